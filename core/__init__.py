@@ -1,0 +1,1 @@
+"""layerlab's engine: specs, data, models, training and inspection, usable without any screen."""

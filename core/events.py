@@ -1,0 +1,184 @@
+"""The typed events a training session publishes, and a thread-safe way to hand them out.
+
+Imports neither keras nor tensorflow. Every event turns into one JSON object with an ``event`` key
+(the ``--json`` output and ``events.jsonl``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events."""
+
+    event: ClassVar[str] = "event"
+    per_batch: ClassVar[bool] = False
+    """Sent many times an epoch: left out of events.jsonl and the command's output."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """Numbers from numpy and tensors become plain floats in JSON."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    event: ClassVar[str] = "run_started"
+    run_dir: str
+    spec: dict[str, Any]
+    epochs: int = 0
+    steps_per_epoch: int = 0
+    train_samples: int = 0
+    valid_samples: int = 0
+
+
+@dataclass(frozen=True)
+class EpochStarted(Event):
+    event: ClassVar[str] = "epoch_started"
+    epoch: int
+    """Counted from 1."""
+
+
+@dataclass(frozen=True)
+class BatchEnded(Event):
+    event: ClassVar[str] = "batch_end"
+    per_batch: ClassVar[bool] = True
+    epoch: int
+    batch: int
+    """Batches done in this epoch, counted from 1."""
+    steps: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    event: ClassVar[str] = "epoch_end"
+    epoch: int
+    logs: dict[str, float]
+    seconds: float
+    best_epoch: int = 0
+    """The best epoch so far by the monitored value."""
+    wait: int = 0
+    """Epochs since the monitored value last improved by min_delta (early stopping's counter)."""
+    patience: int = 0
+    """Early stopping's patience; 0 when early stopping is off."""
+
+
+@dataclass(frozen=True)
+class EarlyStopped(Event):
+    event: ClassVar[str] = "early_stopping"
+    stopped_epoch: int
+    best_epoch: int
+    restored: bool
+    monitor: str = "val_loss"
+    best_value: float | None = None
+
+
+@dataclass(frozen=True)
+class NanDetected(Event):
+    event: ClassVar[str] = "nan_detected"
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    event: ClassVar[str] = "paused"
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    event: ClassVar[str] = "resumed"
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    event: ClassVar[str] = "stopped"
+    epoch: int
+    restored_epoch: int = 0
+    """The epoch whose weights the model holds after the stop (0: the last one)."""
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    event: ClassVar[str] = "finished"
+    epochs_run: int
+    best_epoch: int
+    best: dict[str, float]
+    run_dir: str
+    reason: str = "completed"
+    """completed | early_stopping | stopped | nan."""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    event: ClassVar[str] = "failed"
+    error: str
+    run_dir: str = ""
+
+
+EVENTS: dict[str, type[Event]] = {
+    cls.event: cls
+    for cls in (RunStarted, EpochStarted, BatchEnded, EpochEnded, EarlyStopped, NanDetected, Paused, Resumed, Stopped, Finished, Failed)
+}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its JSON form (events.jsonl)."""
+    data = dict(data)
+    cls = EVENTS[data.pop("event")]
+    return cls(**data)
+
+
+Subscriber = Callable[[Event], None]
+
+
+@dataclass
+class EventBus:
+    """Hands each event to every subscriber, in order, from the publishing thread.
+
+    Subscribers must return quickly (the app's ``post_message`` does); one that raises is dropped
+    from that event only, so a broken view never stops training.
+    """
+
+    _subscribers: list[Subscriber] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(event)
+            except Exception as exc:  # a broken view must not stop training
+                self.errors.append(exc)

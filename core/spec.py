@@ -1,0 +1,451 @@
+"""The TOML experiment spec: dataclasses, load, validate and save, without Keras.
+
+Specs are data, never evaluated. Every error names the file, the key path (``layers[3].units``)
+and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from core.catalog import ALIASES, LAYERS
+
+TASKS = ("auto", "regression", "binary", "multiclass")
+FEATURE_SCALES = ("standard", "minmax", "none")
+TARGET_SCALES = ("none", "standard", "minmax")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "adagrad", "adadelta", "adamax", "nadam", "lion")
+LOSSES = (
+    "auto",
+    "mae",
+    "mse",
+    "huber",
+    "binary_crossentropy",
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+)
+METRICS = (
+    "auto",
+    "mae",
+    "mse",
+    "rmse",
+    "accuracy",
+    "binary_accuracy",
+    "sparse_categorical_accuracy",
+    "auc",
+    "precision",
+    "recall",
+)
+DEVICES = ("auto", "cpu", "gpu", "tpu")
+STRATEGIES = ("auto", "none", "mirrored", "tpu", "multi_worker")
+MONITORS_HINT = "val_loss, loss, or val_<metric>"
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used, located by file and key path.
+
+    Attributes:
+        where: The file (if any) and key path, e.g. "exp.toml: layers[2].units".
+        problem: What is wrong and what would be accepted.
+    """
+
+    def __init__(self, problem: str, key: str = "", file: str | os.PathLike | None = None):
+        self.problem = problem
+        self.key = key
+        self.file = str(file) if file else ""
+        super().__init__(self.message)
+
+    @property
+    def where(self) -> str:
+        return ": ".join(part for part in (self.file, self.key) if part)
+
+    @property
+    def message(self) -> str:
+        return f"{self.where}: {self.problem}" if self.where else self.problem
+
+
+@dataclass
+class DataSpec:
+    """Where the data comes from and how it is prepared."""
+
+    path: str | None = None
+    name: str | None = None
+    target: str | None = None
+    task: str = "auto"
+    drop: list[str] = field(default_factory=list)
+    valid_fraction: float = 0.3
+    seed: int = 0
+    features_scale: str = "standard"
+    target_scale: str = "none"
+    image_size: list[int] | None = None
+
+    def source(self) -> str:
+        """A short name of the data source, for titles and run names."""
+        if self.name:
+            return self.name
+        if self.path:
+            return Path(self.path).stem or str(self.path)
+        return "(no data)"
+
+
+@dataclass
+class LayerSpec:
+    """One layer: its Keras type and the parameters the user set."""
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CompileSpec:
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    loss: str = "auto"
+    metrics: list[str] = field(default_factory=lambda: ["auto"])
+
+
+@dataclass
+class EarlyStoppingSpec:
+    monitor: str = "val_loss"
+    min_delta: float = 0.001
+    patience: int = 10
+    restore_best_weights: bool = True
+    start_from_epoch: int = 0
+
+
+@dataclass
+class FitSpec:
+    batch_size: int = 32
+    epochs: int = 50
+    early_stopping: EarlyStoppingSpec | None = None
+
+
+@dataclass
+class AcceleratorSpec:
+    device: str = "auto"
+    strategy: str = "auto"
+    mixed_precision: bool = False
+
+
+@dataclass
+class Spec:
+    """One experiment."""
+
+    name: str = "experiment"
+    data: DataSpec = field(default_factory=DataSpec)
+    layers: list[LayerSpec] = field(default_factory=list)
+    compile: CompileSpec = field(default_factory=CompileSpec)
+    fit: FitSpec = field(default_factory=FitSpec)
+    accelerator: AcceleratorSpec = field(default_factory=AcceleratorSpec)
+    base_dir: Path | None = field(default=None, compare=False, repr=False)
+    """The folder relative data paths resolve against (the spec file's folder)."""
+
+    def copy(self) -> Spec:
+        return copy.deepcopy(self)
+
+    def data_path(self) -> Path | None:
+        """The data path resolved against the spec file's folder."""
+        if not self.data.path:
+            return None
+        path = Path(self.data.path).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as TOML-ready data; defaults that mean "absent" are left out."""
+        data = {k: v for k, v in asdict(self.data).items() if v is not None}
+        out: dict[str, Any] = {"name": self.name, "data": data}
+        out["layers"] = [{"type": layer.type, **layer.params} for layer in self.layers]
+        out["compile"] = asdict(self.compile)
+        fit = {"batch_size": self.fit.batch_size, "epochs": self.fit.epochs}
+        if self.fit.early_stopping is not None:
+            fit["early_stopping"] = asdict(self.fit.early_stopping)
+        out["fit"] = fit
+        out["accelerator"] = asdict(self.accelerator)
+        return out
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def summary(self) -> dict[str, Any]:
+        """A few facts for the run_started event and titles."""
+        return {
+            "name": self.name,
+            "data": self.data.source(),
+            "layers": [layer.type for layer in self.layers],
+            "optimizer": self.compile.optimizer,
+            "learning_rate": self.compile.learning_rate,
+            "loss": self.compile.loss,
+            "batch_size": self.fit.batch_size,
+            "epochs": self.fit.epochs,
+            "early_stopping": self.fit.early_stopping is not None,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: one small checker per table, each raising SpecError with its key path.
+
+
+class _Table:
+    """Reads one TOML table, refusing unknown keys and wrong types with the key path."""
+
+    def __init__(self, raw: Any, key: str, file: str | None):
+        if not isinstance(raw, dict):
+            raise SpecError(f"expected a table, got {_kind(raw)}", key, file)
+        self.raw = dict(raw)
+        self.key = key
+        self.file = file
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def error(self, name: str, problem: str) -> SpecError:
+        return SpecError(problem, self.path(name), self.file)
+
+    def take(self, name: str, kind: type | tuple[type, ...], default: Any, *, choices=None, low=None, high=None, low_open=False, high_open=False) -> Any:
+        if name not in self.raw:
+            return default
+        value = self.raw.pop(name)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(name, f"expected {_names(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(name, f"expected {_names(kinds)}, got {_kind(value)} {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(name, f"{value!r} is not allowed: expected one of {', '.join(map(repr, choices))}")
+        if low is not None and (value < low or (low_open and value == low)):
+            raise self.error(name, f"{value!r} is too small: expected {'>' if low_open else '>='} {low}")
+        if high is not None and (value > high or (high_open and value == high)):
+            raise self.error(name, f"{value!r} is too large: expected {'<' if high_open else '<='} {high}")
+        return value
+
+    def take_str_list(self, name: str, default: list[str], choices=None) -> list[str]:
+        if name not in self.raw:
+            return list(default)
+        value = self.raw.pop(name)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"expected a list of strings, got {value!r}")
+        for i, item in enumerate(value):
+            if choices is not None and item not in choices:
+                raise SpecError(
+                    f"{item!r} is not allowed: expected one of {', '.join(map(repr, choices))}",
+                    f"{self.path(name)}[{i}]",
+                    self.file,
+                )
+        return value
+
+    def done(self, allowed: list[str]) -> None:
+        for name in self.raw:
+            raise self.error(name, f"unknown key; this table takes {', '.join(allowed)}")
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    words = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a table"}
+    return " or ".join(words.get(k, k.__name__) for k in kinds)
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _data(raw: Any, file: str | None) -> DataSpec:
+    t = _Table(raw, "data", file)
+    spec = DataSpec(
+        path=t.take("path", str, None),
+        name=t.take("name", str, None),
+        target=t.take("target", str, None),
+        task=t.take("task", str, "auto", choices=TASKS),
+        drop=t.take_str_list("drop", []),
+        valid_fraction=t.take("valid_fraction", float, 0.3, low=0.0, high=0.9, high_open=False),
+        seed=t.take("seed", int, 0, low=0),
+        features_scale=t.take("features_scale", str, "standard", choices=FEATURE_SCALES),
+        target_scale=t.take("target_scale", str, "none", choices=TARGET_SCALES),
+    )
+    if "image_size" in t.raw:
+        size = t.raw.pop("image_size")
+        if isinstance(size, int) and not isinstance(size, bool):
+            size = [size, size]
+        if (
+            not isinstance(size, list)
+            or len(size) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 8 <= s <= 1024 for s in size)
+        ):
+            raise t.error("image_size", f"expected [height, width], integers from 8 to 1024, got {size!r}")
+        spec.image_size = size
+    t.done(["path", "name", "target", "task", "drop", "valid_fraction", "seed", "features_scale", "target_scale", "image_size"])
+    if spec.path and spec.name:
+        raise SpecError("give either path or name, not both", "data", file)
+    if spec.target_scale != "none" and spec.task in ("binary", "multiclass"):
+        raise SpecError(f"target_scale {spec.target_scale!r} only applies to regression; use 'none'", "data.target_scale", file)
+    return spec
+
+
+def check_layer(raw: Any, key: str, file: str | None = None) -> LayerSpec:
+    """Validate one layer table against the catalog."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"expected a table with a 'type', got {_kind(raw)}", key, file)
+    raw = dict(raw)
+    type_name = raw.pop("type", None)
+    if type_name is None:
+        raise SpecError(f"missing 'type'; expected one of {', '.join(LAYERS)}", key, file)
+    type_name = ALIASES.get(type_name, type_name)
+    if type_name not in LAYERS:
+        raise SpecError(f"unknown layer type {type_name!r}; expected one of {', '.join(LAYERS)}", f"{key}.type", file)
+    kind = LAYERS[type_name]
+    params: dict[str, Any] = {}
+    known = {p.name: p for p in kind.params}
+    for name, value in raw.items():
+        if name not in known:
+            takes = ", ".join(known) if known else "no parameters"
+            raise SpecError(f"{type_name} has no parameter {name!r}; it takes {takes}", f"{key}.{name}", file)
+        value, reason = known[name].check(value)
+        if reason:
+            raise SpecError(reason, f"{key}.{name}", file)
+        params[name] = value
+    return LayerSpec(type_name, params)
+
+
+def _compile(raw: Any, file: str | None) -> CompileSpec:
+    t = _Table(raw, "compile", file)
+    spec = CompileSpec(
+        optimizer=t.take("optimizer", str, "adam", choices=OPTIMIZERS),
+        learning_rate=t.take("learning_rate", float, 0.001, low=0.0, low_open=True, high=10.0),
+        loss=t.take("loss", str, "auto", choices=LOSSES),
+        metrics=t.take_str_list("metrics", ["auto"], choices=METRICS),
+    )
+    t.done(["optimizer", "learning_rate", "loss", "metrics"])
+    return spec
+
+
+def _early(raw: Any, file: str | None) -> EarlyStoppingSpec:
+    t = _Table(raw, "fit.early_stopping", file)
+    spec = EarlyStoppingSpec(
+        monitor=t.take("monitor", str, "val_loss"),
+        min_delta=t.take("min_delta", float, 0.001, low=0.0),
+        patience=t.take("patience", int, 10, low=0),
+        restore_best_weights=t.take("restore_best_weights", bool, True),
+        start_from_epoch=t.take("start_from_epoch", int, 0, low=0),
+    )
+    if not spec.monitor.replace("_", "").isalnum():
+        raise t.error("monitor", f"{spec.monitor!r} is not a metric name; expected {MONITORS_HINT}")
+    t.done(["monitor", "min_delta", "patience", "restore_best_weights", "start_from_epoch"])
+    return spec
+
+
+def _fit(raw: Any, file: str | None) -> FitSpec:
+    t = _Table(raw, "fit", file)
+    spec = FitSpec(
+        batch_size=t.take("batch_size", int, 32, low=1, high=1 << 20),
+        epochs=t.take("epochs", int, 50, low=1, high=100_000),
+    )
+    if "early_stopping" in t.raw:
+        value = t.raw.pop("early_stopping")
+        if value is not False:
+            spec.early_stopping = _early(value, file)
+    t.done(["batch_size", "epochs", "early_stopping"])
+    return spec
+
+
+def _accelerator(raw: Any, file: str | None) -> AcceleratorSpec:
+    t = _Table(raw, "accelerator", file)
+    spec = AcceleratorSpec(
+        device=t.take("device", str, "auto", choices=DEVICES),
+        strategy=t.take("strategy", str, "auto", choices=STRATEGIES),
+        mixed_precision=t.take("mixed_precision", bool, False),
+    )
+    t.done(["device", "strategy", "mixed_precision"])
+    return spec
+
+
+def from_dict(raw: dict[str, Any], file: str | os.PathLike | None = None, base_dir: Path | None = None) -> Spec:
+    """Validate parsed TOML data into a Spec, or raise SpecError naming the key."""
+    file = str(file) if file else None
+    top = _Table(raw, "", file)
+    name = top.take("name", str, Path(file).stem if file else "experiment")
+    data = _data(top.raw.pop("data", {}), file)
+    layers_raw = top.raw.pop("layers", [])
+    if not isinstance(layers_raw, list):
+        raise SpecError("expected an array of tables, written [[layers]]", "layers", file)
+    layers = [check_layer(layer, f"layers[{i}]", file) for i, layer in enumerate(layers_raw)]
+    spec = Spec(
+        name=name,
+        data=data,
+        layers=layers,
+        compile=_compile(top.raw.pop("compile", {}), file),
+        fit=_fit(top.raw.pop("fit", {}), file),
+        accelerator=_accelerator(top.raw.pop("accelerator", {}), file),
+        base_dir=base_dir,
+    )
+    top.done(["name", "data", "layers", "compile", "fit", "accelerator"])
+    if spec.fit.early_stopping and spec.data.valid_fraction == 0 and spec.fit.early_stopping.monitor.startswith("val_"):
+        raise SpecError(
+            f"monitors {spec.fit.early_stopping.monitor!r} but data.valid_fraction is 0; keep a validation split or monitor 'loss'",
+            "fit.early_stopping.monitor",
+            file,
+        )
+    return spec
+
+
+def loads(text: str, file: str | os.PathLike | None = None, base_dir: Path | None = None) -> Spec:
+    """Parse and validate TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"not valid TOML: {exc}", "", file) from None
+    return from_dict(raw, file, base_dir)
+
+
+def load(path: str | os.PathLike) -> Spec:
+    """Read a spec file; relative data paths resolve against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", "", path) from None
+    except IsADirectoryError:
+        raise SpecError("is a folder, expected a .toml spec file", "", path) from None
+    except UnicodeDecodeError:
+        raise SpecError("is not a text file; expected a TOML spec", "", path) from None
+    except OSError as exc:
+        raise SpecError(f"cannot be read: {exc.strerror}", "", path) from None
+    return loads(text, path, path.resolve().parent)
+
+
+def save(spec: Spec, path: str | os.PathLike) -> Path:
+    """Write the spec as TOML atomically: a crash mid-write leaves the old file whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = spec.to_toml()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def with_data_path(spec: Spec, data_path: str | os.PathLike) -> Spec:
+    """A copy of the spec reading its data from `data_path` (the --data override)."""
+    spec = spec.copy()
+    spec.data.path = str(Path(data_path).expanduser().resolve())
+    spec.data.name = None
+    return spec
