@@ -1,0 +1,26 @@
+"""Shared fixtures: quiet TensorFlow, and run folders and app state kept inside each test's tmp_path."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+ROOT = Path(__file__).resolve().parents[1]
+RED_WINE = ROOT.parent / "shared" / "data" / "red-wine.csv"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """No test writes runs or remembered state outside its own tmp_path."""
+    monkeypatch.setenv("LAYERLAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("LAYERLAB_STATE", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def red_wine() -> Path:
+    if not RED_WINE.exists():
+        pytest.skip("the course's red-wine.csv is not beside the project")
+    return RED_WINE
