@@ -109,16 +109,24 @@ class _Epochs(keras.callbacks.Callback):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         session = self.session
         seconds = time.perf_counter() - session._control.started
-        value = logs.get(self.monitor)
-        sign = -1.0 if _maximised(self.monitor) else 1.0
-        if value is not None and not math.isnan(value) and sign * value < self.best_value:
-            self.best_value = sign * value
-            self.best_epoch = epoch + 1
-            self.best_logs = logs
-            self.dirty = True
-            if self.early is None or not self.early.restore_best_weights:
-                self.best_weights = self.model.get_weights()
         session.history.append(logs)
+        if self.early is not None:
+            # Early stopping's own idea of "best" (it counts min_delta): the epoch it restores.
+            if self.early.best is not None and self.early.best_epoch + 1 != self.best_epoch:
+                self.best_epoch = self.early.best_epoch + 1
+                self.best_logs = session.history[self.early.best_epoch]
+                self.dirty = True
+                if not self.early.restore_best_weights:
+                    self.best_weights = self.model.get_weights()
+        else:
+            value = logs.get(self.monitor)
+            sign = -1.0 if _maximised(self.monitor) else 1.0
+            if value is not None and not math.isnan(value) and sign * value < self.best_value:
+                self.best_value = sign * value
+                self.best_epoch = epoch + 1
+                self.best_logs = logs
+                self.dirty = True
+                self.best_weights = self.model.get_weights()
         wait = self.early.wait if self.early is not None else epoch + 1 - self.best_epoch
         patience = self.early.patience if self.early is not None else 0
         session._publish(events.EpochEnded(epoch + 1, logs, seconds, self.best_epoch, wait, patience))

@@ -1,0 +1,58 @@
+"""Data for layerlab: built-in sets, table files, image folders and Keras' downloadable sets,
+loaded into arrays with every preprocessing step written down.
+
+Importing this package loads neither Keras nor TensorFlow; image folders and ``keras:`` sets
+import Keras when they are read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.data.base import DataError, Dataset
+from core.data.builtin import BuiltinInfo, builtin_names, describe_builtin, load_builtin
+from core.data.files import read_table
+from core.data.images import load_folder
+from core.data.keras_sets import keras_names, load_keras_set
+from core.data.tabular import load_file
+from core.data.target import infer_task
+
+if TYPE_CHECKING:
+    from core.spec import Spec
+
+__all__ = [
+    "BuiltinInfo",
+    "DataError",
+    "Dataset",
+    "builtin_names",
+    "describe_builtin",
+    "infer_task",
+    "keras_names",
+    "load_dataset",
+    "read_table",
+]
+
+
+def load_dataset(spec: Spec) -> Dataset:
+    """The data the spec names, prepared for training.
+
+    ``data.name`` picks a built-in set or ``keras:<set>``; ``data.path`` a CSV/TSV/Parquet file
+    (with ``data.target``) or a folder of images, one sub-folder per class.
+
+    Raises:
+        DataError: the data is missing or cannot be used; the message says where and why.
+    """
+    data = spec.data
+    if data.name:
+        if data.name.startswith("keras:"):
+            return load_keras_set(data.name, data)
+        return load_builtin(data.name, data)
+    path = spec.data_path()
+    if path is None:
+        raise DataError(
+            "no data: set data.path to a CSV/TSV/Parquet file or an image folder, or data.name to a built-in set "
+            f"({', '.join(builtin_names())}) or {', '.join(keras_names())}"
+        )
+    if path.is_dir():
+        return load_folder(path, data)
+    return load_file(path, data)

@@ -1,0 +1,237 @@
+"""Turning a table into training arrays: target and task, cleaning, one-hot, seeded split, fill, scale.
+
+Every step taken is written to the Dataset's notes. Statistics (medians, scalers) come from the
+training split only, so nothing about the validation rows leaks into training.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from core.data.base import DataError, Dataset, n_classes_for, split
+from core.data.files import read_table
+from core.data.target import as_number, encode_target, is_text
+
+if TYPE_CHECKING:
+    from core.spec import DataSpec
+
+MAX_CATEGORIES = 50
+
+
+def load_file(path: Path, data: DataSpec) -> Dataset:
+    """A CSV/TSV/Parquet file prepared as the spec says (data.target names the column to predict)."""
+    return prepare_frame(read_table(path), name=path.name, where=str(path), data=data, target=data.target)
+
+
+def prepare_frame(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    where: str,
+    data: DataSpec,
+    target: str | None,
+    task_hint: tuple[str, str] | None = None,
+    class_names: list[str] | None = None,
+) -> Dataset:
+    """Arrays from a table: target encoded, features cleaned, split, filled and scaled.
+
+    Args:
+        frame: The table as read; it is kept, unchanged, as the Dataset's frame.
+        name: The Dataset's name.
+        where: The file or data set, for messages.
+        data: The spec's data table (task, drop, valid_fraction, seed, scaling).
+        target: The column to predict.
+        task_hint: (task, reason) to use when data.task is "auto" (built-ins know their task).
+        class_names: Names of class codes 0..k-1 (built-ins); by default the sorted labels.
+    """
+    df = frame.copy()
+    df.columns = [str(c) for c in df.columns]
+    columns = ", ".join(df.columns)
+    if not target:
+        raise DataError(f"data.target is not set: name the column to predict; the columns are: {columns}", where)
+    if target not in df.columns:
+        close = difflib.get_close_matches(target, df.columns, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataError(f"no column {target!r} to predict{hint}; the columns are: {columns}", where)
+    for column in data.drop:
+        if column == target:
+            raise DataError(f"data.drop lists the target {target!r}; remove it from drop", where)
+        if column not in df.columns:
+            raise DataError(f"data.drop names {column!r}, which is not a column; the columns are: {columns}", where)
+    notes: list[str] = []
+    if data.drop:
+        notes.append(f"dropped columns named in data.drop: {', '.join(data.drop)}")
+    features = df.drop(columns=[target, *data.drop])
+    features = _drop_index_columns(features, notes)
+
+    y_raw = df[target]
+    if is_text(y_raw) and (parsed := as_number(y_raw)) is not None:
+        y_raw = parsed
+        notes.append(f"target {target!r} held numbers as text; read them as numbers")
+    missing = y_raw.isna().to_numpy()
+    if missing.all():
+        raise DataError(f"target column {target!r} is empty; choose a column with something to predict", where)
+    if missing.any():
+        features, y_raw = features[~missing], y_raw[~missing]
+        notes.append(f"dropped {int(missing.sum())} row(s) whose target {target!r} is missing")
+    task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
+
+    features = _clean_features(features, notes, where)
+    if features.shape[1] == 0:
+        raise DataError(f"no feature columns left besides the target {target!r}; the table needs at least one more column", where)
+    train, valid, note = split(len(features), y if task != "regression" else None, data.valid_fraction, data.seed, where)
+    notes.append(note)
+    x = features.to_numpy(dtype=np.float64)
+    x_train, x_valid = x[train], (x[valid] if valid is not None else None)
+    _fill_missing(x_train, x_valid, list(features.columns), notes)
+    x_train, x_valid, feature_scaler = _scale(x_train, x_valid, data.features_scale, notes)
+    y_train, y_valid = y[train], (y[valid] if valid is not None else None)
+    scaler = None
+    if data.target_scale != "none":
+        if task == "regression":
+            y_train, y_valid, scaler = _scale_target(y_train, y_valid, data.target_scale, target, notes)
+        else:
+            notes.append(f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression")
+    return Dataset(
+        name=name,
+        task=task,
+        task_reason=reason,
+        x_train=x_train.astype(np.float32),
+        y_train=y_train,
+        x_valid=None if x_valid is None else x_valid.astype(np.float32),
+        y_valid=y_valid,
+        input_shape=(x.shape[1],),
+        n_classes=n_classes_for(task, len(names)),
+        class_names=names,
+        feature_names=list(features.columns),
+        target_name=target,
+        notes=notes,
+        frame=frame,
+        target_scaler=scaler,
+        metadata={"feature_scaler": feature_scaler} if feature_scaler is not None else {},
+    )
+
+
+def _drop_index_columns(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drops an unnamed first column and columns that just count the rows (0..n-1 or 1..n).
+
+    A counting column that is the only feature is kept: a toy table such as x = 1, 2, 3 with
+    y = 2·x is more likely than an index with nothing beside it.
+    """
+    n = len(features)
+    dropped: dict[str, str] = {}
+    for position, column in enumerate(features.columns):
+        values = features[column]
+        if position == 0 and (column.startswith("Unnamed: 0") or column == ""):
+            dropped[column] = f"{column!r} (an unnamed first column, a saved index)"
+        elif pdt.is_integer_dtype(values) and n > 2 and (
+            np.array_equal(values.to_numpy(), np.arange(n)) or np.array_equal(values.to_numpy(), np.arange(1, n + 1))
+        ):
+            dropped[column] = f"{column!r} (counts the rows {values.iloc[0]}..{values.iloc[-1]}, an index)"
+    if dropped and len(dropped) == features.shape[1]:
+        notes.append("kept index-like column(s), as they are the only features: " + "; ".join(dropped.values()))
+    elif dropped:
+        notes.append("dropped index-like column(s): " + "; ".join(dropped.values()))
+        features = features.drop(columns=list(dropped))
+    return features
+
+
+def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.DataFrame:
+    """Numbers-as-text parsed, constant columns dropped, infinities made missing, text one-hot encoded."""
+    parsed, constant, categorical = [], [], []
+    for column in list(features.columns):
+        values = features[column]
+        if is_text(values) and (number := as_number(values)) is not None:
+            features[column] = values = number
+            parsed.append(column)
+        if values.nunique(dropna=True) <= 1:
+            constant.append(column)
+        elif pdt.is_bool_dtype(values):
+            features[column] = values.astype(float)
+        elif is_text(values) or isinstance(values.dtype, pd.CategoricalDtype):
+            categorical.append(column)
+        elif not pdt.is_numeric_dtype(values):
+            raise DataError(f"column {column!r} holds {values.dtype} values, which layerlab cannot use as a feature; drop it (data.drop) or turn it into numbers", where)
+    if parsed:
+        notes.append(f"read numbers written as text (quoted, or with decimal commas) in: {', '.join(parsed)}")
+    if constant:
+        notes.append(f"dropped constant column(s), which cannot help predict: {', '.join(constant)}")
+        features = features.drop(columns=constant)
+    numeric = features.drop(columns=categorical).select_dtypes("number")
+    infinite = int(np.isinf(numeric.to_numpy(dtype=np.float64)).sum()) if numeric.size else 0
+    if infinite:
+        features[numeric.columns] = numeric.replace([np.inf, -np.inf], np.nan)
+        notes.append(f"{infinite} infinite value(s) treated as missing")
+    if categorical:
+        features = _one_hot(features, categorical, notes, where)
+    return features
+
+
+def _one_hot(features: pd.DataFrame, columns: list[str], notes: list[str], where: str) -> pd.DataFrame:
+    described = []
+    for column in columns:
+        values = features[column].astype("string").str.strip()
+        k = int(values.nunique(dropna=True))
+        if k > MAX_CATEGORIES:
+            examples = ", ".join(repr(v) for v in values.dropna().unique()[:3])
+            raise DataError(
+                f"column {column!r} holds text with {k} different values (e.g. {examples}); layerlab one-hot encodes text "
+                f"columns of up to {MAX_CATEGORIES} values: drop it (data.drop = [{column!r}]) or turn it into numbers",
+                where,
+            )
+        if values.isna().any():
+            values = values.fillna("(missing)")
+            k += 1
+        features[column] = values
+        described.append(f"{column} ({k} values)")
+    notes.append(f"one-hot encoded text column(s) (one 0/1 column per value): {', '.join(described)}")
+    return pd.get_dummies(features, columns=columns, dtype=np.float64)
+
+
+def _fill_missing(x_train: np.ndarray, x_valid: np.ndarray | None, names: list[str], notes: list[str]) -> None:
+    """Fills missing values in place with the training split's median of each column."""
+    both = x_train if x_valid is None else np.concatenate([x_train, x_valid])
+    counts = np.isnan(both).sum(axis=0)
+    if not counts.any():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing training column: median 0 below
+        medians = np.nanmedian(x_train, axis=0)
+    medians = np.where(np.isnan(medians), 0.0, medians)
+    for array in (x_train, x_valid):
+        if array is not None:
+            rows, cols = np.nonzero(np.isnan(array))
+            array[rows, cols] = medians[cols]
+    shown = ", ".join(f"{names[i]} ({counts[i]})" for i in np.flatnonzero(counts))
+    notes.append(f"filled {int(counts.sum())} missing value(s) with the training split's median: {shown}")
+
+
+def _scale(x_train, x_valid, how: str, notes: list[str]):
+    if how == "none":
+        notes.append("features not scaled (features_scale = 'none')")
+        return x_train, x_valid, None
+    scaler = _scaler(how).fit(x_train)
+    words = "standardised to mean 0, standard deviation 1" if how == "standard" else "min-max scaled to 0–1"
+    notes.append(f"features {words} with the training split's statistics")
+    return scaler.transform(x_train), (None if x_valid is None else scaler.transform(x_valid)), scaler
+
+
+def _scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):
+    scaler = _scaler(how).fit(y_train.reshape(-1, 1))
+    words = "standardised" if how == "standard" else "min-max scaled to 0–1"
+    notes.append(f"target {target!r} {words} with the training split's statistics (losses are in scaled units)")
+    scale = lambda y: None if y is None else scaler.transform(y.reshape(-1, 1)).ravel().astype(np.float32)  # noqa: E731
+    return scale(y_train), scale(y_valid), scaler
+
+
+def _scaler(how: str):
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    return StandardScaler() if how == "standard" else MinMaxScaler()
