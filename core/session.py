@@ -246,7 +246,7 @@ class TrainingSession:
             loss, metrics = models.compile_model(model, spec, data.task)
         self.prepared = Prepared(data, model, loss, metrics, plan)
         n = len(data.x_train)
-        self.steps_per_epoch = max(1, math.ceil(n / plan.global_batch))
+        self.steps_per_epoch = max(1, math.ceil(n / plan.fit_batch))
         self.state = "prepared"
         return self.prepared
 
@@ -320,7 +320,7 @@ class TrainingSession:
                 data.x_train,
                 data.y_train,
                 validation_data=(data.x_valid, data.y_valid) if has_valid else None,
-                batch_size=prep.plan.global_batch,
+                batch_size=prep.plan.fit_batch,
                 epochs=spec.fit.epochs,
                 shuffle=True,
                 verbose=0,
