@@ -65,7 +65,9 @@ class _Control(keras.callbacks.Callback):
 class _Batches(keras.callbacks.TerminateOnNaN):
     """Reports each batch's loss and ends the run on a NaN loss, dispatched off the training loop."""
 
-    async_safe = True
+    # Off the training loop only under TensorFlow: JAX may free a step's outputs (donated
+    # buffers) before a callback running beside the next step reads them.
+    async_safe = keras.backend.backend() == "tensorflow"
 
     def __init__(self, session: TrainingSession):
         super().__init__()
