@@ -56,7 +56,10 @@ class RunWriter:
     def __init__(self, run_dir: Path, spec: specs.Spec):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        specs.save(spec, self.spec_path)
+        ran = spec.copy()
+        if ran.data_path() is not None:  # the run folder is elsewhere: keep the data findable
+            ran.data.path = str(ran.data_path().resolve())
+        specs.save(ran, self.spec_path)
         self._events = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run
 
     spec_path = property(lambda self: self.run_dir / "spec.toml")

@@ -1,0 +1,175 @@
+"""The Runs screen: every run folder under RUNS, its curves and summary, and runs compared side by side.
+
+The course's capacity lesson compares a wide and a deep model by their validation curves: mark
+runs with space and their curves share one plot.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from core import runs
+from core import spec as specs
+from tui.screen import ShellScreen
+
+COLORS = ("cyan+", "orange+", "green+", "magenta+", "yellow+", "blue+")
+
+
+class RunsScreen(ShellScreen):
+    """Every training run, newest first."""
+
+    MODE = "runs"
+    TITLE = "Runs"
+    BINDINGS = [
+        Binding("space", "mark", "Compare"),
+        Binding("m", "next_metric", "Metric"),
+        Binding("o", "open_spec", "Open spec"),
+        Binding("f5", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[runs.RunRecord] = []
+        self.marked: list[str] = []
+        """Folder names of the runs compared in the plot (the cursor's run when empty)."""
+        self.metric = "val_loss"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="runs-main"):
+            with Vertical(id="runs-left"):
+                yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="runs-summary")
+            yield PlotextPlot(id="runs-plot")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        table.add_columns(" ", "started", "name", "status", "epochs", "best")
+        self.query_one("#runs-plot", PlotextPlot).border_title = "runs"
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self._scan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="reading run folders")
+    def _scan(self) -> None:
+        records = runs.list_runs()
+        self.app.call_from_thread(self._show, records)
+
+    def _show(self, records: list[runs.RunRecord]) -> None:
+        self.records = records
+        table = self.query_one("#runs-table", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for record in records:
+            best = ", ".join(f"{k} {v:.4f}" for k, v in list(record.best.items())[:2] if k.startswith("val_")) or "—"
+            s = record.started  # YYYYmmdd-HHMMSS
+            started = f"{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}" if s else ""
+            table.add_row(
+                "●" if record.path.name in self.marked else " ",
+                started,
+                record.name,
+                record.status,
+                str(len(record.history)),
+                best,
+                key=record.path.name,
+            )
+        if not records:
+            self.query_one("#runs-summary", Static).update(
+                f"No runs yet in {runs.runs_root()}.\nPress t to train the current spec."
+            )
+        elif keep is not None:
+            table.move_cursor(row=min(keep, len(records) - 1))
+        self._draw()
+
+    def _current(self) -> runs.RunRecord | None:
+        table = self.query_one("#runs-table", DataTable)
+        if not self.records or table.cursor_row is None:
+            return None
+        return self.records[min(table.cursor_row, len(self.records) - 1)]
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        done = record.finished
+        if done:
+            from core.events import Finished
+
+            fields = {k: done[k] for k in ("epochs_run", "best_epoch", "best", "run_dir", "reason", "seconds") if k in done}
+            text = runs.summary_text(Finished(**fields))
+        else:
+            text = f"{record.status}: {len(record.history)} epochs written\nrun folder: {record.path}\n"
+        self.query_one("#runs-summary", Static).update(text.rstrip())
+        self._draw()
+
+    def action_mark(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        name = record.path.name
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        table = self.query_one("#runs-table", DataTable)
+        table.update_cell(name, table.ordered_columns[0].key, "●" if name in self.marked else " ")
+        self._draw()
+
+    def action_next_metric(self) -> None:
+        names = sorted({k for r in self._shown() for row in r.history for k in row if k != "epoch"})
+        if names:
+            self.metric = names[(names.index(self.metric) + 1) % len(names)] if self.metric in names else names[0]
+            self._draw()
+
+    def _shown(self) -> list[runs.RunRecord]:
+        by_name = {r.path.name: r for r in self.records}
+        shown = [by_name[n] for n in self.marked if n in by_name]
+        if not shown:
+            current = self._current()
+            shown = [current] if current else []
+        return shown
+
+    def _draw(self) -> None:
+        plot = self.query_one("#runs-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.theme("clear")
+        shown = self._shown()
+        metric = self.metric
+        if shown and not any(metric in row for r in shown for row in r.history):
+            metric = "loss"
+        for i, record in enumerate(shown):
+            points = [(row.get("epoch", n + 1), row[metric]) for n, row in enumerate(record.history) if metric in row and math.isfinite(row[metric])]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                plt.plot(list(xs), list(ys), label=record.name[:24], color=COLORS[i % len(COLORS)], marker="braille")
+        plt.xlabel("epoch")
+        plot.border_title = f"{metric} · {'compared' if self.marked else 'selected run'} (space marks, m metric)"
+        plot.refresh()
+
+    def action_open_spec(self) -> None:
+        """Work on the spec a run used (its exact copy), keeping unsaved work safe."""
+        record = self._current()
+        if record is None:
+            return
+        try:
+            spec = specs.load(record.path / "spec.toml")
+        except specs.SpecError as exc:
+            self.notify(exc.message, title="Cannot open this run's spec", severity="error")
+            return
+        if self.workspace.dirty:
+            self.notify("Save or undo your changes first (ctrl+s): the current spec has unsaved edits.", severity="warning")
+            return
+        self.workspace.replace(spec, None, saved=False)
+        self.notify(f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened")

@@ -1,0 +1,68 @@
+"""The Runs screen: real run folders listed, summarised, compared on one plot, and reopened."""
+
+from core import spec as specs
+from core.session import TrainingSession
+from tests.conftest_app import make_app, settle, text_of, write_spec
+
+TINY = """
+name = "{name}"
+[data]
+name = "iris"
+[[layers]]
+type = "Dense"
+units = {units}
+activation = "relu"
+[[layers]]
+type = "Dense"
+units = 3
+activation = "softmax"
+[fit]
+batch_size = 32
+epochs = {epochs}
+"""
+
+
+def train(name, units, epochs):
+    session = TrainingSession(specs.loads(TINY.format(name=name, units=units, epochs=epochs)))
+    return session.run()
+
+
+async def test_runs_are_listed_compared_and_reopened(tmp_path):
+    wide = train("wide", 64, 3)
+    deep = train("deep", 4, 2)
+    app = make_app(write_spec(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        screen = app.screen
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = screen.query_one("#runs-table")
+        assert table.row_count == 2
+        # Newest first: the deep run was trained last.
+        assert [r.name for r in screen.records] == ["deep", "wide"]
+        assert [len(r.history) for r in screen.records] == [2, 3]
+        summary = text_of(screen.query_one("#runs-summary"))
+        assert f"best epoch: {deep.best_epoch}" in summary and "ran every epoch" in summary
+
+        await pilot.press("space", "down", "space")
+        assert len(screen.marked) == 2
+        assert "compared" in screen.query_one("#runs-plot").border_title
+
+        await pilot.press("m")
+        assert screen.metric != "val_loss"
+
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.workspace.spec.name == "wide"
+        assert app.workspace.spec.layers[0].params["units"] == 64
+
+
+async def test_no_runs_says_how_to_make_one(tmp_path):
+    app = make_app(write_spec(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "No runs yet" in text_of(app.screen.query_one("#runs-summary"))
