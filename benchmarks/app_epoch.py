@@ -1,0 +1,94 @@
+"""Epoch time of training from the app against a bare Keras script, on the course's red-wine recipe.
+
+The app runs headless (App.run_test) in a child process that presses `t` and prints a line each
+time the Train screen has handled an epoch_end; the bare script is benchmarks/headless_epoch.py's.
+This script timestamps each line as it arrives, so an epoch's time is everything between two
+epochs as the app sees them: the fit step, validation, the callbacks, and the app's own handling
+and repaints. Early stopping is off, the epoch count fixed, the first epochs left out. Runs
+alternate; the ratio is of medians (budget 1.05, DESIGN.md section 7).
+
+    python benchmarks/app_epoch.py [--data ../shared/data/red-wine.csv] [--runs 3] [--epochs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import headless_epoch  # noqa: E402  (its bare script and its timing method)
+
+BUDGET = 1.05
+
+
+def fixed_spec(data: str, epochs: int, folder: Path) -> Path:
+    """The red-wine example with early stopping off and a fixed epoch count, written to `folder`."""
+    from core import spec as specs
+
+    spec = specs.with_data_path(specs.load(ROOT / "examples" / "red_wine.toml"), Path(data).resolve())
+    spec.fit.early_stopping = None
+    spec.fit.epochs = epochs
+    return specs.save(spec, folder / "red_wine_fixed.toml")
+
+
+async def drive_app(spec_path: str) -> None:
+    """Child: open the app headless, wait for the engine, press t, print each handled epoch_end."""
+    from core import events
+    from screens.train import TrainScreen
+    from tui.app import LayerlabApp
+
+    app = LayerlabApp(spec_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while not (app.workspace.engine_ready and not app.workspace.busy):
+            await pilot.pause(0.05)
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+
+        def handled(message) -> None:
+            if isinstance(message, TrainScreen.EventReceived) and isinstance(message.event, events.EpochEnded):
+                print("epoch", message.event.epoch, flush=True)
+
+        screen.message_signal.subscribe(app, handled)
+        while screen.active:
+            await pilot.pause(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "red-wine.csv"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(drive_app(args.child))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LAYERLAB_RUNS"] = str(Path(tmp) / "runs")
+        os.environ["LAYERLAB_STATE"] = str(Path(tmp) / "state")
+        spec = fixed_spec(args.data, args.epochs, Path(tmp))
+        bare_script = Path(tmp) / "bare.py"
+        bare_script.write_text(headless_epoch.BARE)
+        app_cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
+        bare_cmd = [sys.executable, str(bare_script), args.data, str(args.epochs)]
+        ours, bare = [], []
+        for i in range(args.runs):
+            ours.append(statistics.median(headless_epoch.epoch_times(app_cmd, "epoch ")))
+            bare.append(statistics.median(headless_epoch.epoch_times(bare_cmd, "epoch ")))
+            print(f"run {i + 1}: app {ours[-1] * 1000:.1f} ms/epoch, bare keras {bare[-1] * 1000:.1f} ms/epoch")
+    ratio = statistics.median(ours) / statistics.median(bare)
+    print(f"median epoch: app {statistics.median(ours) * 1000:.1f} ms, bare keras {statistics.median(bare) * 1000:.1f} ms")
+    print(f"ratio app / bare: {ratio:.3f} (budget {BUDGET})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The builder: the layer stack, its summary and problems, and the compile and fit settings."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable
+
+from core.catalog import LAYERS
+from core.spec import LayerSpec
+from screens.layer_form import LayerForm
+from screens.palette import LayerPalette
+from tui.screen import ShellScreen
+from tui.widgets.layer_table import LayerTable
+from tui.widgets.problems import ProblemPanel
+from tui.widgets.settings import SettingsPanel
+from tui.widgets.summary import SummaryPanel
+from tui.workspace import Change
+
+LAYER_ACTIONS = {"edit", "remove", "move", "duplicate"}
+
+
+def new_layer(type_name: str) -> LayerSpec:
+    """A fresh layer: its key parameters at the catalog's defaults, the rest left to Keras."""
+    kind = LAYERS[type_name]
+    defaults = kind.defaults()
+    return LayerSpec(
+        type_name, {name: defaults[name] for name in kind.key_params if name in defaults}
+    )
+
+
+class BuildScreen(ShellScreen):
+    """Stack layers with the keyboard; every edit is checked through Keras in the background."""
+
+    MODE = "build"
+    TITLE = "Build"
+    BINDINGS = [
+        Binding("a", "add", "Add", tooltip="Add a layer from the palette, below the cursor"),
+        Binding("enter", "edit", "Edit", tooltip="Edit the selected layer's parameters"),
+        Binding(
+            "x,delete", "remove", "Delete", key_display="x", tooltip="Delete the selected layer"
+        ),
+        Binding("K,shift+up", "move(-1)", "Up", show=False, tooltip="Move the selected layer up"),
+        Binding(
+            "J,shift+down", "move(1)", "Down", show=False, tooltip="Move the selected layer down"
+        ),
+        Binding("y", "duplicate", "Duplicate", tooltip="Duplicate the selected layer below itself"),
+        Binding("u", "undo", "Undo", tooltip="Undo the last change to the spec"),
+        Binding("ctrl+r", "redo", "Redo", tooltip="Redo what was undone"),
+        Binding(
+            "escape",
+            "focus_layers",
+            "Layers",
+            show=False,
+            tooltip="Leave a setting for the layer list",
+        ),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="build-main"):
+            with Vertical(id="stack"):
+                table = LayerTable(id="layers")
+                table.border_title = "Layers"
+                yield table
+                yield ProblemPanel()
+            with VerticalScroll(id="side", can_focus=False):
+                yield SummaryPanel()
+                yield SettingsPanel()
+
+    def on_mount(self) -> None:
+        self._cursor: int | None = None
+        self.workspace.changed.subscribe(self, self._changed)
+        self.query_one(SettingsPanel).show(self.workspace.spec)
+        self._show_results()
+        self.query_one(LayerTable).focus()
+
+    @property
+    def table(self) -> LayerTable:
+        return self.query_one(LayerTable)
+
+    @property
+    def selected(self) -> int | None:
+        """The position of the layer under the cursor, or None for an empty stack."""
+        layers = self.workspace.spec.layers
+        if not layers:
+            return None
+        row = self._cursor if self._cursor is not None else self.table.cursor_row
+        return max(0, min(row, len(layers) - 1))
+
+    def _changed(self, change: Change) -> None:
+        if change.kind == "spec":
+            self.query_one(SettingsPanel).show(self.workspace.spec)
+        if change.kind in ("spec", "data", "check", "engine"):
+            self._show_results()
+
+    def _show_results(self) -> None:
+        workspace = self.workspace
+        pending = workspace.checking or (workspace.check is None and not workspace.data_error)
+        self.table.show(workspace.spec.layers, workspace.report, pending, self._cursor)
+        self._cursor = None
+        self.query_one(SummaryPanel).refresh_from(workspace)
+        if not workspace.checking:
+            self.query_one(ProblemPanel).refresh_from(workspace)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LAYER_ACTIONS:
+            if not self.table.has_focus:
+                return False
+            return bool(self.workspace.spec.layers) or None
+        if action == "undo":
+            return self.workspace.can_undo or None
+        if action == "redo":
+            return self.workspace.can_redo or None
+        return True
+
+    def _edited(self, cursor: int | None) -> None:
+        self._cursor = cursor
+        self.refresh_bindings()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        def insert(type_name: str | None) -> None:
+            if type_name is None:
+                return
+            at = (self.selected + 1) if self.selected is not None else 0
+            self._edited(at)
+            self.workspace.insert_layer(at, new_layer(type_name))
+            self.table.focus()
+
+        self.app.push_screen(LayerPalette(), insert)
+
+    @on(DataTable.RowSelected)
+    def action_edit(self) -> None:
+        index = self.selected
+        if index is None:
+            return
+        layer = self.workspace.spec.layers[index]
+
+        def replace(new: LayerSpec | None) -> None:
+            if new is not None and new != layer:
+                self._edited(index)
+                self.workspace.replace_layer(index, new)
+
+        self.app.push_screen(LayerForm(layer, index), replace)
+
+    def action_remove(self) -> None:
+        index = self.selected
+        if index is not None:
+            self._edited(index)
+            self.workspace.remove_layer(index)
+
+    def action_move(self, offset: int) -> None:
+        index = self.selected
+        if index is not None:
+            target = index + offset
+            if not 0 <= target < len(self.workspace.spec.layers):
+                self.app.bell()
+                return
+            self._edited(target)
+            self.workspace.move_layer(index, offset)
+
+    def action_duplicate(self) -> None:
+        index = self.selected
+        if index is not None:
+            self._edited(index + 1)
+            self.workspace.duplicate_layer(index)
+
+    def action_focus_layers(self) -> None:
+        self.table.focus()
+
+    def action_undo(self) -> None:
+        if not self.workspace.undo():
+            self.notify("Nothing to undo.")
+        self.refresh_bindings()
+
+    def action_redo(self) -> None:
+        if not self.workspace.redo():
+            self.notify("Nothing to redo.")
+        self.refresh_bindings()
+
+    @on(SettingsPanel.Edited)
+    def _settings_edited(self) -> None:
+        self.refresh_bindings()

@@ -1,0 +1,249 @@
+"""What the Data screen previews, worked out in a thread worker: the first rows, each column's
+statistics and what it would make as a target, class balance, and image folders' classes and samples.
+
+No Textual here. Import this module inside a worker only: it loads core.data, hence pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.data import DataError, infer_task, load_dataset, read_table
+from core.spec import DataSpec, Spec
+
+ROWS_SHOWN = 8
+SAMPLES_SHOWN = 4
+BARS = 12
+"""At most this many bars: the largest classes, or histogram bins of a numeric target."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+SPLIT_FOLDERS = ("train", "valid", "validation")
+
+
+@dataclass
+class ColumnFacts:
+    """One column of a table, and what it would make as the target."""
+
+    name: str
+    kind: str
+    """"int", "float", "bool" or "text"."""
+    missing: int
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    task: str | None = None
+    """The task core.data infers for this column as a target; None when it cannot be one."""
+    reason: str = ""
+    """Why that task, or why the column cannot be a target."""
+    bars: list[tuple[str, float]] = field(default_factory=list)
+    """Class balance (labels and counts) for classification, a histogram for regression."""
+
+
+@dataclass
+class Preview:
+    """A data source as the Data screen shows it before (and after) it is used."""
+
+    title: str
+    kind: str
+    """"table" or "images"."""
+    size: str
+    """Rows and columns, or images and classes, in words."""
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    columns: list[ColumnFacts] = field(default_factory=list)
+    fixed_target: str | None = None
+    """The column a built-in data set always predicts; None where the user chooses."""
+    task: str | None = None
+    reason: str = ""
+    classes: list[tuple[str, int]] = field(default_factory=list)
+    """Image classes and how many images each has."""
+    samples: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    """A few images, each with its class, as arrays scaled to 0–1."""
+    notes: list[str] = field(default_factory=list)
+    dataset: Any = None
+    """The Dataset when previewing meant loading it (built-in and keras: sets), else None."""
+
+    def column(self, name: str | None) -> ColumnFacts | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def preview_source(data: DataSpec) -> Preview:
+    """Preview what `data` names: a built-in or keras: set, a table file or an image folder.
+
+    Built-in and keras: sets are loaded with `data`'s choices (the load is the preview); a file
+    is only read; a folder is only scanned.
+
+    Raises:
+        DataError: the source is missing or unreadable; the message says where and why.
+    """
+    if data.name:
+        return preview_dataset(load_dataset(Spec(data=data)))
+    path = Path(data.path or "").expanduser()
+    if not data.path:
+        raise DataError("type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list")
+    if path.is_dir():
+        return preview_folder(path)
+    return preview_table(read_table(path), path.name)
+
+
+def preview_dataset(dataset: Any) -> Preview:
+    """A loaded Dataset's preview: its table, or its classes and a few of its images."""
+    if dataset.frame is not None:
+        preview = preview_table(dataset.frame, dataset.name)
+        preview.fixed_target = dataset.target_name
+    else:
+        labels = np.concatenate([dataset.y_train, dataset.y_valid if dataset.y_valid is not None else []])
+        counts = np.bincount(labels.astype(int), minlength=len(dataset.class_names))
+        classes = list(zip(dataset.class_names, (int(c) for c in counts), strict=True))
+        h, w, c = dataset.input_shape
+        preview = Preview(dataset.name, "images", f"{len(labels):,} images of {h}×{w}×{c}, {len(classes)} classes", classes=classes)
+        preview.samples = _dataset_samples(dataset)
+    preview.task, preview.reason, preview.notes, preview.dataset = dataset.task, dataset.task_reason, list(dataset.notes), dataset
+    return preview
+
+
+def preview_table(frame: Any, title: str) -> Preview:
+    """The first rows, and per column its type, missing values, min, max, mean and target task."""
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    head = frame.head(ROWS_SHOWN)
+    rows = [[_cell(v) for v in row] for row in head.itertuples(index=False)]
+    missing = frame.isna().sum()
+    numeric = frame.select_dtypes("number")
+    stats = numeric.describe().T if numeric.shape[1] else None
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        facts = ColumnFacts(name, _kind(series), int(missing[name]))
+        if stats is not None and name in stats.index:
+            facts.low, facts.high, facts.mean = (_number(stats.at[name, k]) for k in ("min", "max", "mean"))
+        try:
+            facts.task, facts.reason = infer_task(series)
+        except DataError as exc:
+            facts.reason = exc.problem
+        except Exception as exc:  # an odd dtype (dates, mixed objects) is not a target, never a crash
+            facts.reason = f"{name!r} cannot be a target ({type(exc).__name__}: {exc})"
+        facts.bars = _bars(series, facts.task)
+        columns.append(facts)
+    size = f"{len(frame):,} rows × {frame.shape[1]} columns"
+    return Preview(title, "table", size, header=list(frame.columns), rows=rows, columns=columns)
+
+
+def preview_folder(folder: Path) -> Preview:
+    """Class sub-folders, how many images each holds, and a few samples (nothing else is read).
+
+    A folder with train/ and valid/ sub-folders is counted over both.
+
+    Raises:
+        DataError: no class sub-folders, a single one, or a class without images.
+    """
+    roots = [folder]
+    names = {p.name.lower(): p for p in _subfolders(folder)}
+    if "train" in names and any(v in names for v in SPLIT_FOLDERS[1:]):
+        roots = [names[n] for n in SPLIT_FOLDERS if n in names]
+    files: dict[str, list[Path]] = {}
+    for root in roots:
+        for sub in _subfolders(root):
+            images = sorted(p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files.setdefault(sub.name, []).extend(images)
+    if not files:
+        raise DataError("has no class sub-folders; expected one sub-folder of images per class, e.g. cat/ and dog/", folder)
+    if len(files) < 2:
+        raise DataError(f"has a single class sub-folder ({next(iter(files))}/); at least 2 classes are needed", folder)
+    empty = [name for name, found in files.items() if not found]
+    if empty:
+        raise DataError(f"class folder(s) {', '.join(e + '/' for e in empty)} hold no images; expected {', '.join(IMAGE_SUFFIXES)} files", folder)
+    classes = [(name, len(found)) for name, found in files.items()]
+    total = sum(n for _, n in classes)
+    preview = Preview(folder.name + "/", "images", f"{total:,} images, {len(classes)} classes", classes=classes)
+    per_class = max(1, SAMPLES_SHOWN // len(classes))
+    picks = [(name, path) for name, found in files.items() for path in found[:per_class]][:SAMPLES_SHOWN]
+    sizes = set()
+    for name, path in picks:
+        try:
+            array = _read_image(path)
+        except OSError as exc:
+            raise DataError(f"cannot be read as an image ({exc})", path) from None
+        sizes.add(f"{array.shape[0]}×{array.shape[1]}×{array.shape[2] if array.ndim == 3 else 1}")
+        preview.samples.append((name, array))
+    preview.notes.append(f"sample image sizes: {', '.join(sorted(sizes))}")
+    return preview
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("L" if image.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB")
+        return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _dataset_samples(dataset: Any) -> list[tuple[str, np.ndarray]]:
+    """The first image of each class (up to SAMPLES_SHOWN), scaled to 0–1 for display."""
+    x = dataset.raw_x_valid if dataset.raw_x_valid is not None else dataset.x_train
+    y = dataset.y_valid if dataset.raw_x_valid is not None else dataset.y_train
+    samples = []
+    for code, name in enumerate(dataset.class_names):
+        found = np.flatnonzero(y == code)
+        if found.size:
+            image = np.asarray(x[found[0]], dtype=np.float32)
+            samples.append((name, image / max(float(image.max()), 1e-6)))
+        if len(samples) == SAMPLES_SHOWN:
+            break
+    return samples
+
+
+def _bars(series: Any, task: str | None) -> list[tuple[str, float]]:
+    values = series.dropna()
+    if task is None or values.empty:
+        return []
+    numbers = values.to_numpy(dtype=float) if task == "regression" else None
+    few_integers = numbers is not None and len(np.unique(numbers)) <= BARS and np.all(numbers == np.round(numbers))
+    if task in ("binary", "multiclass") or few_integers:
+        counts = values.map(_label).value_counts().head(BARS)
+        return sorted(((str(k), float(v)) for k, v in counts.items()), key=lambda kv: _label_key(kv[0]))
+    counts, edges = np.histogram(numbers, bins=min(BARS, max(1, len(np.unique(numbers)))))
+    return [(f"{edges[i]:.3g}", float(c)) for i, c in enumerate(counts)]
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _label_key(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def _kind(series: Any) -> str:
+    from pandas.api import types as pdt
+
+    if pdt.is_bool_dtype(series):
+        return "bool"
+    if pdt.is_integer_dtype(series):
+        return "int"
+    if pdt.is_float_dtype(series):
+        return "float"
+    return "text"
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else f"{value:.6g}"
+    return str(value)

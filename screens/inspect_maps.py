@@ -1,0 +1,317 @@
+"""The Inspect screen's Feature maps view: one input through the model, every layer's maps, the prediction."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from screens.inspect_text import prediction_text
+from tui.widgets.heatmap import Heatmap
+from tui.widgets.inspect_grid import ChannelGrid
+
+
+class SampleInput(Input):
+    """A sample number: digits only; + and - (or ↑ and ↓) step to the next and previous sample."""
+
+    STEPS = {"plus": 1, "equals_sign": 1, "up": 1, "minus": -1, "down": -1}
+
+    @dataclass
+    class Stepped(Message):
+        """+ or - was pressed in the sample box."""
+
+        sample_input: SampleInput
+        step: int
+
+        @property
+        def control(self) -> SampleInput:
+            """The box."""
+            return self.sample_input
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in self.STEPS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Stepped(self, self.STEPS[event.key]))
+            return
+        await super()._on_key(event)
+
+
+def input_panel(id: str) -> Widget:
+    """The input's picture: through textual-image when its module was imported before the app ran.
+
+    Importing textual-image asks the terminal about its graphics, which only works before the app
+    reads stdin; so it is used only when already loaded, and a heatmap shows the input otherwise.
+    """
+    module = sys.modules.get("tui.widgets.picture")
+    if module is not None:
+        return module.Picture(title="input", id=id)
+    return Heatmap(title="input", cmap="sequential", id=id)
+
+
+@dataclass
+class Source:
+    """Which input goes through the model: a validation sample by number, or an image file."""
+
+    sample: int = 0
+    path: str = ""
+
+
+class FeatureMapsView(Vertical):
+    """Feature maps after every Conv2D, activation and pooling layer for one input, computed in a worker."""
+
+    @dataclass
+    class Computed(Message):
+        """A worker ran one input through the model (or failed to, with the reason)."""
+
+        view: FeatureMapsView
+        generation: int
+        maps: list[Any] = field(default_factory=list)
+        prediction: str = ""
+        picture: np.ndarray | None = None
+        caption: str = ""
+        error: str = ""
+
+        @property
+        def control(self) -> FeatureMapsView:
+            """The view that asked."""
+            return self.view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = Source()
+        self.maps: list[Any] = []
+        """FeatureMapViews as last computed."""
+        self.prediction = ""
+        """The last prediction, as shown."""
+        self._model: Any = None
+        self._dataset: Any = None
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="inspect-bar"):
+            yield Label("sample ")
+            yield SampleInput("0", restrict=r"\d*", compact=True, id="maps-sample")
+            yield Static(id="maps-count", classes="inspect-count")
+            yield Label(" file ")
+            yield Input(placeholder="an image file, enter", compact=True, id="maps-file")
+        yield Static(id="maps-error", classes="inspect-error")
+        with ContentSwitcher(initial="maps-empty", id="maps-switcher"):
+            yield Static(id="maps-empty", classes="inspect-empty")
+            with Horizontal(id="maps-main"):
+                with Vertical(id="maps-side"):
+                    yield input_panel("maps-input")
+                    yield Static(id="maps-prediction")
+                with Vertical(id="maps-right"):
+                    with Horizontal(classes="inspect-bar"):
+                        yield Select([], prompt="layer", compact=True, id="maps-layer")
+                        yield Static(id="maps-page", classes="inspect-page")
+                    yield Static(id="maps-none", classes="inspect-empty")
+                    yield ChannelGrid(label="map", cell=(13, 7), id="maps-grid")
+
+    def on_mount(self) -> None:
+        self.watch(self.grid, "caption", self._show_page)
+
+    @property
+    def grid(self) -> ChannelGrid:
+        return self.query_one("#maps-grid", ChannelGrid)
+
+    def show_empty(self, text: str) -> None:
+        """No model: say why and what to do."""
+        self._generation += 1
+        self._model = None
+        self.query_one("#maps-empty", Static).update(text)
+        self.query_one("#maps-switcher", ContentSwitcher).current = "maps-empty"
+
+    def load(self, model: Any, dataset: Any, label: str) -> None:
+        """Run the chosen input through this model in a worker; the newest request wins.
+
+        Args:
+            model: A built Keras model.
+            dataset: The core.data Dataset whose samples it takes, or None.
+            label: Where the model comes from, in words.
+        """
+        self._model, self._dataset = model, dataset
+        xs, _, _ = _samples(self._dataset)
+        count = 0 if xs is None else len(xs)
+        which = "validation" if xs is not None and xs is getattr(dataset, "x_valid", None) else "training"
+        self.query_one("#maps-count", Static).update(f" of {count} {which} · {label}" if count else f" no data · {label}")
+        if count:
+            self.source.sample = min(self.source.sample, count - 1)
+        self.compute()
+
+    def compute(self) -> None:
+        """Run the current source through the current model."""
+        if self._model is None:
+            return
+        self._generation += 1
+        source = Source(self.source.sample, self.source.path)
+        self._run(self._model, self._dataset, source, self._generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-maps",
+          description="computing feature maps")
+    def _run(self, model: Any, dataset: Any, source: Source, generation: int) -> None:
+        from core.inspect import InspectError, feature_maps, load_picture, predict
+
+        xs, ys, raw = _samples(dataset)
+        try:
+            if source.path:
+                height, width, channels = (tuple(dataset.input_shape) + (1, 1, 1))[:3]
+                picture = load_picture(source.path, (height, width))
+                x = np.repeat(picture[..., None], channels, axis=-1) if channels > 1 else picture
+                label, caption = None, source.path.rsplit("/", 1)[-1]
+            elif xs is None or not len(xs):
+                raise InspectError("there is no data set loaded to take a sample from")
+            else:
+                x, label, caption = xs[source.sample], ys[source.sample], f"sample {source.sample}"
+                picture = _picture(raw[source.sample] if raw is not None else x, dataset)
+            maps = feature_maps(model, x)
+            prediction = prediction_text(predict(model, x), dataset, label)
+        except Exception as error:  # shown as words, never as a traceback
+            self.post_message(self.Computed(self, generation, error=str(error)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Computed(self, generation, maps, prediction, picture, caption))
+
+    @on(Computed)
+    def _computed(self, message: Computed) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        error = self.query_one("#maps-error", Static)
+        error.update(message.error)
+        error.set_class(bool(message.error), "-shown")
+        if message.error:
+            return  # the last good maps stay on screen
+        self.query_one("#maps-switcher", ContentSwitcher).current = "maps-main"
+        shown = self.current.name if self.current is not None else None
+        names = [view.name for view in self.maps]
+        self.maps, self.prediction = message.maps, message.prediction
+        self.query_one("#maps-prediction", Static).update(message.prediction)
+        panel = self.query_one("#maps-input")
+        panel.display = message.picture is not None
+        if message.picture is not None:
+            panel.title = message.caption
+            if isinstance(panel, Heatmap):
+                picture = message.picture
+                panel.data = picture.mean(axis=-1) if picture.ndim == 3 else picture
+            else:
+                panel.image = message.picture
+        select = self.query_one("#maps-layer", Select)
+        if [view.name for view in self.maps] != names:
+            labels = [f"{v.name} · {v.type} {'×'.join(map(str, v.maps.shape))}" for v in self.maps]
+            with self.prevent(Select.Changed):
+                select.set_options([(label, n) for n, label in enumerate(labels)])
+                new = [view.name for view in self.maps]
+                if self.maps:
+                    select.value = new.index(shown) if shown in new else 0
+        none = self.query_one("#maps-none", Static)
+        none.display = not self.maps
+        none.update("This model has no Conv2D, activation or pooling layer with feature maps.")
+        self._show()
+
+    @property
+    def current(self) -> Any:
+        """The FeatureMapView shown, or None."""
+        value = self.query_one("#maps-layer", Select).value
+        return self.maps[value] if isinstance(value, int) and value < len(self.maps) else None
+
+    @on(Select.Changed, "#maps-layer")
+    def _layer_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        self._show()
+
+    def step_layer(self, step: int) -> None:
+        """Show the next (1) or previous (-1) layer's maps."""
+        if self.maps:
+            select = self.query_one("#maps-layer", Select)
+            value = select.value if isinstance(select.value, int) else 0
+            select.value = (value + step) % len(self.maps)
+
+    def _show(self) -> None:
+        view = self.current
+        self.grid.display = view is not None
+        if view is not None:
+            self.grid.stack = view.maps
+        self._show_page()
+
+    def _show_page(self) -> None:
+        text = self.grid.caption if self.current is not None else ""
+        self.query_one("#maps-page", Static).update(text)
+
+    def step_sample(self, step: int) -> None:
+        """Take the next (1) or previous (-1) sample, wrapping around."""
+        xs, _, _ = _samples(self._dataset)
+        if xs is None or not len(xs):
+            return
+        self.source = Source((self.source.sample + step) % len(xs))
+        sample = self.query_one("#maps-sample", Input)
+        with self.prevent(Input.Changed):
+            sample.value = str(self.source.sample)
+        self.compute()
+
+    @on(SampleInput.Stepped)
+    def _stepped(self, event: SampleInput.Stepped) -> None:
+        event.stop()
+        self.step_sample(event.step)
+
+    @on(Input.Changed, "#maps-sample")
+    def _sample_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        xs, _, _ = _samples(self._dataset)
+        if not event.value or xs is None:
+            return
+        number = int(event.value)
+        if number >= len(xs):
+            self._say(f"sample {number} does not exist: there are {len(xs)} (0–{len(xs) - 1})")
+            return
+        self.source = Source(number)
+        self.compute()
+
+    @on(Input.Submitted, "#maps-file")
+    def _file_given(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if not path:
+            self._say("type the path of an image file, then enter")
+            return
+        self.source = Source(self.source.sample, path)
+        self.compute()
+
+    def _say(self, text: str) -> None:
+        error = self.query_one("#maps-error", Static)
+        error.update(text)
+        error.set_class(True, "-shown")
+
+
+def _samples(data: Any) -> tuple[Any, Any, Any]:
+    """(inputs, labels, raw pictures) of the validation split, else of the training split."""
+    if data is None:
+        return None, None, None
+    if data.x_valid is not None and len(data.x_valid):
+        return data.x_valid, data.y_valid, data.raw_x_valid
+    return data.x_train, data.y_train, None
+
+
+def _picture(x: np.ndarray, dataset: Any) -> np.ndarray | None:
+    """A sample as a picture to show in [0, 1], or None when it is not an image."""
+    if not getattr(dataset, "is_image", False):
+        return None
+    array = np.asarray(x, dtype=np.float32)
+    pixel_max = float((getattr(dataset, "metadata", {}) or {}).get("pixel_max", 0) or 0)
+    if pixel_max and array.max() > 1.0:
+        array = array / pixel_max
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    elif array.ndim == 3 and array.shape[-1] != 3:
+        array = array.mean(axis=-1)
+    return np.clip(array, 0.0, 1.0)

@@ -1,0 +1,313 @@
+"""The Train screen: live learning curves, progress, early stopping and every event as it happens.
+
+A TrainingSession (core.session) runs in a thread worker. Its subscriber runs in the training
+thread and only posts small messages to this screen (batches coalesced); everything on screen is
+updated here, on the UI thread, and repainted a few times a second however fast epochs come.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from core import events
+from core.diagnosis import Diagnosis, diagnose
+from tui.messages import TrainRequested
+from tui.screen import ShellScreen
+from tui.widgets.curves import LearningCurves
+from tui.widgets.train_log import TrainLog
+from tui.widgets.train_progress import TrainProgress
+from tui.widgets.train_summary import TrainSummary
+from tui.workspace import Change
+
+FLUSHES_PER_SECOND = 5
+"""The progress panel, the log and the diagnosis repaint at most this often."""
+BATCH_INTERVAL = 0.1
+"""The training thread posts a batch at most this often (seconds); the others are dropped."""
+BAD_INPUT = ("DataError", "ModelError", "AcceleratorError", "SpecError")
+
+
+class TrainScreen(ShellScreen):
+    """Train the current spec and watch it learn; stop, pause and restart with the keyboard."""
+
+    MODE = "train"
+    TITLE = "Train"
+    BINDINGS = [
+        Binding("space", "pause", "Pause", tooltip="Pause before the next batch, or resume"),
+        Binding("s", "stop", "Stop", tooltip="Stop after this batch; the best weights are kept"),
+        Binding("r", "restart", "Retrain", tooltip="Train the current spec again (as t does)"),
+    ]
+
+    @dataclass
+    class EventReceived(Message):
+        """A core event from the training thread."""
+
+        event: events.Event
+        run: int
+        """Which run of this screen it belongs to (events of an older run are ignored)."""
+
+    @dataclass
+    class BatchReceived(EventReceived):
+        """A batch's loss from the training thread; a newer one replaces one still queued."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TrainScreen.BatchReceived)
+
+    @dataclass
+    class SessionCreated(Message):
+        """The worker made the run's TrainingSession (it prepares next)."""
+
+        session: Any
+        run: int
+
+    @dataclass
+    class PrepareFailed(Message):
+        """The data, model or accelerator could not be prepared: nothing was trained."""
+
+        error: str
+        run: int
+
+    @dataclass
+    class SessionClosed(Message):
+        """The training worker is done, whatever happened."""
+
+        run: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: Any = None
+        """The running (or last) core TrainingSession; also `app.session` once it started."""
+        self.run_number = 0
+        self.active = False
+        """Whether a run is being prepared or trained."""
+        self._stop_asked = False
+        self._epochs_seen = 0
+        self._history: list[dict[str, float]] = []
+        self._patience: int | None = None
+        self._diagnosis: Diagnosis | None = None
+        self._diagnosis_locked = False
+        self._dirty = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="train-main"):
+            yield LearningCurves(id="train-curves")
+            with Vertical(id="train-side"):
+                yield TrainProgress(id="train-progress")
+                yield TrainSummary(id="train-summary")
+        yield Static("", id="train-diagnosis", markup=False)
+        yield TrainLog(id="train-log")
+
+    @property
+    def curves(self) -> LearningCurves:
+        return self.query_one(LearningCurves)
+
+    @property
+    def log_view(self) -> TrainLog:
+        return self.query_one(TrainLog)
+
+    @property
+    def progress(self) -> TrainProgress:
+        return self.query_one(TrainProgress)
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / FLUSHES_PER_SECOND, self._flush, name="train-screen-flush")
+        self.log_view.say(
+            f"Press t to train {self.workspace.spec.name!r}; space pauses, s stops and keeps the "
+            "best weights. Curves: m next metric, l log scale, z zoom.",
+            "dim",
+        )
+        self.curves.focus()
+
+    def on_unmount(self) -> None:
+        """Leaving the app (or the screen) ends training: the best weights so far are kept."""
+        if self.session is not None:
+            self.session.stop()
+        self.workers.cancel_group(self, "training")
+
+    # -- starting ------------------------------------------------------------------------
+
+    @on(TrainRequested)
+    def _requested(self, message: TrainRequested) -> None:
+        message.stop()
+        if self.active:
+            self.notify("Already training: s stops it, then t trains again.")
+            return
+        spec = message.spec
+        workspace = self.workspace
+        dataset = workspace.dataset
+        same_data = spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
+        self.run_number += 1
+        self.active, self._stop_asked = True, False
+        self._history, self._epochs_seen = [], 0
+        self._patience = spec.fit.early_stopping.patience if spec.fit.early_stopping else None
+        self._diagnosis, self._diagnosis_locked = None, False
+        self.app.training = True
+        self.set_class(False, "-done")
+        self.progress.tracker.begin("preparing")
+        self.curves.clear()
+        self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
+        self._dirty = True
+        self._flush()
+        self._train(spec, dataset if same_data else None, self.run_number)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
+    def _train(self, spec: Any, dataset: Any, run: int) -> None:
+        """Prepare and train in this thread; report only through messages."""
+        try:
+            from core.session import TrainingSession
+
+            session = TrainingSession(spec, dataset=dataset, runs_dir=None)
+            session.subscribe(self._subscriber(run))
+            self.post_message(self.SessionCreated(session, run))
+            try:
+                session.prepare()
+            except Exception as exc:  # bad input, said in words: never a traceback
+                name = type(exc).__name__
+                error = str(exc) if name in BAD_INPUT else f"{name}: {exc}"
+                self.post_message(self.PrepareFailed(error, run))
+                return
+            if not get_current_worker().is_cancelled:
+                session.run()
+        finally:
+            self.post_message(self.SessionClosed(run))
+
+    def _subscriber(self, run: int):
+        """What the session calls in the training thread: post, and post batches sparingly."""
+        last = 0.0
+
+        def deliver(event: events.Event) -> None:
+            nonlocal last
+            if event.per_batch:
+                now = time.monotonic()
+                if now - last < BATCH_INTERVAL:
+                    return
+                last = now
+                self.post_message(self.BatchReceived(event, run))
+            else:
+                self.post_message(self.EventReceived(event, run))
+
+        return deliver
+
+    # -- what comes back from the training thread ----------------------------------------
+
+    @on(SessionCreated)
+    def _created(self, message: SessionCreated) -> None:
+        if message.run != self.run_number:
+            message.session.stop()
+            return
+        self.session = message.session
+        if self._stop_asked:
+            self.session.stop()
+
+    @on(PrepareFailed)
+    def _prepare_failed(self, message: PrepareFailed) -> None:
+        if message.run != self.run_number:
+            return
+        self.log_view.say(f"✗ cannot train: {message.error}", "bold red")
+        self.progress.tracker.set_state("failed")
+        self.query_one(TrainSummary).show_failed(f"Cannot train: {message.error}")
+        self.set_class(True, "-done")
+        self.notify(message.error, title="Cannot train", severity="error", timeout=20)
+        self._dirty = True
+
+    @on(SessionClosed)
+    def _closed(self, message: SessionClosed) -> None:
+        if message.run != self.run_number:
+            return
+        self.active = False
+        self.app.training = False
+        self._dirty = True
+        self._flush()
+
+    @on(EventReceived)
+    def _event(self, message: EventReceived) -> None:
+        if message.run != self.run_number:
+            return
+        event = message.event
+        self.curves.feed(event)
+        self.progress.tracker.feed(event)
+        self.log_view.feed(event)
+        self._dirty = True
+        match event:
+            case events.RunStarted():
+                self.app.session = self.session  # Inspect finds the live model here
+                self.workspace.changed.publish(Change("session"))
+            case events.EpochEnded(logs=logs):
+                self._history.append(logs)
+            case events.NanDetected(epoch=epoch, batch=batch):
+                self._diagnosis_locked = True
+                self._diagnosis = Diagnosis(
+                    "diverged",
+                    f"diverged: the loss became NaN at epoch {epoch}, batch {batch} — "
+                    "lower the learning rate",
+                )
+            case events.Finished():
+                self.query_one(TrainSummary).show_finished(event)
+                self.set_class(True, "-done")
+                self._flush()
+            case events.Failed(error=error, run_dir=run_dir):
+                self.query_one(TrainSummary).show_failed(f"Training failed: {error}", run_dir)
+                self.set_class(True, "-done")
+                self.notify(error, title="Training failed", severity="error", timeout=20)
+
+    def _flush(self) -> None:
+        """The timer's tick: show what arrived since the last one."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.progress.flush()
+        self.log_view.flush()
+        if len(self._history) != self._epochs_seen:
+            self._epochs_seen = len(self._history)
+            if not self._diagnosis_locked:
+                self._diagnosis = diagnose(self._history, patience=self._patience)
+            self.workspace.changed.publish(Change("epoch"))
+        self._show_diagnosis()
+
+    def _show_diagnosis(self) -> None:
+        widget = self.query_one("#train-diagnosis", Static)
+        found = self._diagnosis
+        widget.update(found.text if found else "")
+        for kind in ("improving", "underfitting", "overfitting", "diverged", "flat", "starting"):
+            widget.set_class(found is not None and found.kind == kind, f"-{kind}")
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        """Pause before the next batch, or resume."""
+        session, tracker = self.session, self.progress.tracker
+        if not self.active or session is None:
+            self.notify("Nothing is training: t starts.")
+            return
+        if session.paused:
+            session.resume()
+            tracker.set_state("running")
+        else:
+            session.pause()
+            tracker.set_state("pausing")
+        self._dirty = True
+
+    def action_stop(self) -> None:
+        """Stop after the batch in progress; the model keeps its best weights."""
+        if not self.active:
+            self.notify("Nothing is training: t starts.")
+            return
+        self._stop_asked = True
+        if self.session is not None:
+            self.session.stop()
+        self.progress.tracker.set_state("stopping")
+        self._dirty = True
+        self._flush()
+
+    async def action_restart(self) -> None:
+        """Train the current spec again (what `t` does)."""
+        await self.app.run_action("train")

@@ -1,0 +1,284 @@
+"""The Inspect screen on real, tiny trainings: kernels, feature maps, a linear unit's w and b, the playground."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from textual.widgets import Select, Static
+
+import core.inspect
+from core.session import TrainingSession
+from core.spec import CompileSpec, DataSpec, FitSpec, LayerSpec, Spec
+from screens.inspect import InspectScreen
+from screens.inspect_kernels import KernelsView
+from screens.inspect_maps import FeatureMapsView
+from screens.inspect_playground import PlaygroundView
+from tests.conftest_app import make_app, settle, text_of, write_spec
+from tui.widgets.heatmap import Heatmap
+from tui.widgets.inspect_grid import ChannelGrid
+from tui.widgets.kernel_grid import KernelGrid
+from tui.workspace import Change
+
+INSPECT_GROUPS = ("inspect-kernels", "inspect-maps", "inspect-playground", "inspect-run")
+
+
+def convnet_spec(epochs: int = 2) -> Spec:
+    """A tiny convolutional classifier on the 8×8 digits: 4 filters of 3×3, pooling, a dense head."""
+    return Spec(
+        name="tiny_convnet",
+        data=DataSpec(name="digits"),
+        layers=[
+            LayerSpec("Conv2D", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+            LayerSpec("MaxPool2D", {"pool_size": 2}),
+            LayerSpec("Flatten", {}),
+            LayerSpec("Dense", {"units": 10, "activation": "softmax"}),
+        ],
+        fit=FitSpec(batch_size=64, epochs=epochs),
+    )
+
+
+def linear_spec() -> Spec:
+    """The course's single neuron: Dense(1) on the `linear` data set."""
+    return Spec(
+        name="linear_unit",
+        data=DataSpec(name="linear", features_scale="none"),
+        layers=[LayerSpec("Dense", {"units": 1})],
+        compile=CompileSpec(optimizer="sgd", learning_rate=0.05, loss="mse"),
+        fit=FitSpec(batch_size=16, epochs=25),
+    )
+
+
+def trained(spec: Spec) -> TrainingSession:
+    """Train `spec` to the end, headless, as the Train screen's session would."""
+    session = TrainingSession(spec, write_run=False)
+    result = session.run()
+    assert session.state == "finished", result
+    return session
+
+
+@pytest.fixture(scope="module")
+def convnet() -> TrainingSession:
+    return trained(convnet_spec())
+
+
+async def wait_inspect(pilot) -> None:
+    """Wait until no Inspect worker runs and what they posted has been shown."""
+    app = pilot.app
+    for _ in range(200):
+        running = [w for w in app.workers if w.group in INSPECT_GROUPS and w.is_running]
+        if not running:
+            await pilot.pause()
+            if not [w for w in app.workers if w.group in INSPECT_GROUPS and w.is_running]:
+                await pilot.pause()
+                return
+        else:
+            await app.workers.wait_for_complete(running)
+        await pilot.pause(0.01)
+    raise AssertionError("the Inspect workers did not finish")
+
+
+async def open_inspect(pilot, session: TrainingSession | None = None) -> InspectScreen:
+    """Settle, go to Inspect (5), and hand it a finished session as the Train screen would."""
+    await settle(pilot)
+    await pilot.press("5")
+    screen = pilot.app.screen
+    assert isinstance(screen, InspectScreen)
+    if session is not None:
+        pilot.app.session = session
+        pilot.app.workspace.changed.publish(Change("session"))
+    await wait_inspect(pilot)
+    return screen
+
+
+def heatmaps(grid: ChannelGrid) -> list[Heatmap]:
+    return list(grid.query_children(Heatmap))
+
+
+async def test_kernels_show_one_heatmap_per_filter_with_numbers(tmp_path, convnet):
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_inspect(pilot, convnet)
+        await pilot.press("k")
+        await wait_inspect(pilot)
+        view = screen.query_one(KernelsView)
+        kernel = core.inspect.conv_kernels(convnet.model)[0].kernel
+        maps = heatmaps(view.grid)
+        assert len(maps) == 4 == kernel.shape[-1]
+        for number, heatmap in enumerate(maps):
+            assert heatmap.title == f"filter {number + 1}"
+            np.testing.assert_allclose(heatmap.data, kernel[:, :, 0, number])
+        assert str(view.query_one("#kernels-page", Static).render()) == "filters 1–4 of 4"
+        assert "training session, epoch 2" in str(view.query_one("#kernels-note", Static).render())
+        numbers = view.query_one("#kernel-numbers", KernelGrid)
+        assert numbers.display and not numbers.editable
+        np.testing.assert_allclose(numbers.kernel, kernel[:, :, 0, 0])
+        await pilot.press("right", "right")
+        assert view.grid.selected == 2 and maps[2].has_class("-selected")
+        np.testing.assert_allclose(numbers.kernel, kernel[:, :, 0, 2])
+        # The Dense head is the next layer: its weights as a heatmap, no numbers for 10 units.
+        await pilot.press("greater_than_sign")
+        assert view.query_one("#dense-weights", Heatmap).data.shape == (64, 10)
+        assert not view.query_one("#dense-unit", Static).display
+
+
+async def test_kernels_page_at_80x24(tmp_path, convnet):
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspect(pilot, convnet)
+        view = screen.query_one(KernelsView)
+        view.grid.per_page  # noqa: B018 - sized by now
+        for heatmap in heatmaps(view.grid):
+            region = heatmap.region
+            assert region.bottom <= 22 and region.right <= 80, region
+        assert view.query_one("#kernel-numbers", KernelGrid).region.bottom <= 22
+
+
+async def test_feature_maps_and_prediction_for_a_sample(tmp_path, convnet):
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_inspect(pilot, convnet)
+        await pilot.press("f")
+        await wait_inspect(pilot)
+        view = screen.query_one(FeatureMapsView)
+        assert [m.type for m in view.maps] == ["Conv2D", "MaxPooling2D"]
+        assert view.maps[0].maps.shape == (8, 8, 4) and view.maps[1].maps.shape == (4, 4, 4)
+        assert len(heatmaps(view.grid)) == 4
+        data = convnet.dataset
+        prediction = text_of(view.query_one("#maps-prediction", Static))
+        assert f"true      {data.class_names[int(data.y_valid[0])]}" in prediction
+        assert "predicted" in prediction and "%" in prediction
+        assert view.query_one("#maps-input").title == "sample 0"
+        # + takes the next sample; the next layer (>) shows the pooled maps.
+        await pilot.press("plus")
+        await wait_inspect(pilot)
+        assert view.query_one("#maps-input").title == "sample 1"
+        assert f"true      {data.class_names[int(data.y_valid[1])]}" in text_of(
+            view.query_one("#maps-prediction", Static)
+        )
+        await pilot.press("greater_than_sign")
+        assert heatmaps(view.grid)[0].data.shape == (4, 4)
+        # A missing image file is said, and the last maps stay.
+        view.query_one("#maps-file").value = str(tmp_path / "nope.png")
+        view.query_one("#maps-file").focus()
+        await pilot.press("enter")
+        await wait_inspect(pilot)
+        assert "no such file" in str(view.query_one("#maps-error", Static).render())
+        assert len(view.maps) == 2
+
+
+async def test_epochs_refresh_the_kernels_without_flooding(tmp_path, monkeypatch):
+    session = trained(convnet_spec(epochs=1))
+    reads = []
+    real = core.inspect.conv_kernels
+    monkeypatch.setattr(core.inspect, "conv_kernels", lambda model: reads.append(1) or real(model))
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_inspect(pilot, session)
+        await pilot.press("k")
+        await wait_inspect(pilot)
+        view = screen.query_one(KernelsView)
+        before = heatmaps(view.grid)[0].data.copy()
+        data = session.dataset
+        await asyncio.to_thread(
+            session.model.fit, data.x_train, data.y_train, epochs=3, batch_size=32, verbose=0
+        )
+        session.history.extend([{}] * 3)
+        reads.clear()
+        for _ in range(20):  # a fast training's burst of epochs
+            app.workspace.changed.publish(Change("epoch"))
+        deadline = time.monotonic() + 5
+        while len(reads) < 1 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(0.7)
+        await wait_inspect(pilot)
+        assert 1 <= len(reads) <= 2
+        after = heatmaps(view.grid)[0].data
+        assert not np.allclose(before, after)
+        np.testing.assert_allclose(after, real(session.model)[0].kernel[:, :, 0, 0])
+        assert "epoch 4" in str(view.query_one("#kernels-note", Static).render())
+
+
+async def test_linear_unit_reads_w_and_b_as_numbers(tmp_path):
+    session = trained(linear_spec())
+    app = make_app(write_spec(tmp_path, linear_spec(), "linear.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspect(pilot, session)
+        view = screen.query_one(KernelsView)
+        unit = core.inspect.dense_weights(session.model)[0]
+        text = text_of(view.query_one("#dense-unit", Static))
+        assert f"w = {unit.w[0]:.4f}" in text and f"b = {unit.b:.4f}" in text
+        assert "made with w = 2.5, b = 1" in text
+        assert abs(unit.w[0] - 2.5) < 0.3
+        assert not view.query_one("#kernels-conv").display
+        # No conv layer, so no feature maps; the prediction is a value.
+        await pilot.press("f")
+        await wait_inspect(pilot)
+        maps = screen.query_one(FeatureMapsView)
+        assert maps.maps == [] and "predicted" in maps.prediction
+        assert "no Conv2D" in str(maps.query_one("#maps-none", Static).render())
+
+
+async def test_without_a_model_kernels_say_train_first(tmp_path):
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspect(pilot)
+        notes = []
+        app.notify = lambda message, **_: notes.append(message)
+        await pilot.press("k")
+        assert "train a model first (t)" in str(screen.query_one("#kernels-empty", Static).render())
+        await pilot.press("m")  # no run folder yet: said, nothing breaks
+        await wait_inspect(pilot)
+        assert any("no run under" in note for note in notes)
+
+
+async def test_playground_circle_bottom_sobel(tmp_path):
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspect(pilot)
+        assert screen.active == "playground"  # nothing trained yet
+        view = screen.query_one(PlaygroundView)
+        panels = list(view.query_one("#play-panels").query_children(Heatmap))
+        assert [p.title for p in panels] == [
+            "Input 64×64", "Filter 64×64", "Detect relu 64×64", "Condense 32×32",
+        ]
+        assert panels[3].data.shape == (32, 32)
+        assert panels[1].value_range == (-4.0, 4.0) and panels[2].value_range == (0.0, 4.0)
+        good = view.extraction
+        # A bad kernel is said, and the last good panels stay.
+        view.query_one("#play-typed").focus()
+        await pilot.press("ctrl+u", *"1 2; x", "enter")
+        await wait_inspect(pilot)
+        assert "kernel row 2 ('x') holds something that is not a number" in view.error
+        assert "last good result" in str(view.query_one("#play-status", Static).render())
+        assert view.extraction is good
+        # A typed kernel larger than the picture, with valid padding.
+        view.query_one("#play-padding", Select).value = "valid"
+        view.query_one("#play-typed").value = "; ".join(["1 " * 70] * 70)
+        await pilot.press("enter")
+        await wait_inspect(pilot)
+        assert "larger than the 64×64 picture" in view.error and view.extraction is good
+        # A good typed 2×2 kernel becomes the custom kernel.
+        await pilot.press("ctrl+u", *"1 0; 0 -1", "enter")
+        await wait_inspect(pilot)
+        assert view.error == "" and view.query_one("#play-preset", Select).value == "custom"
+        assert panels[1].data.shape == (63, 63) and panels[3].data.shape == (32, 32)
+        # Editing a cell of the kernel grid recomputes.
+        grid = view.query_one("#play-kernel", KernelGrid)
+        grid.focus()
+        await pilot.press("5", "enter")
+        await wait_inspect(pilot)
+        np.testing.assert_allclose(view.kernel, [[5, 0], [0, -1]])
+        np.testing.assert_allclose(view.extraction.filtered[0, 0], 5 * good.input[0, 0] - good.input[1, 1])
+
+
+def test_snapshot_playground_80x24(tmp_path, snap_compare):
+    """The playground at 80×24: circle through bottom sobel, relu and max pooling."""
+    app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
+
+    async def run_before(pilot) -> None:
+        await open_inspect(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -1,0 +1,5 @@
+"""The Textual shell of layerlab: the app, its shared workspace, status bar and widgets.
+
+Importing this package stays light (no Keras, no TensorFlow) so the first screen paints at once.
+The command is `tui.main:main`; the app is `tui.app.LayerlabApp`.
+"""

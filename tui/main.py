@@ -1,0 +1,83 @@
+"""The `layerlab` command: the app with an optional SPEC, or the headless train/datasets/examples.
+
+Before the app starts, TensorFlow's C++ logging is kept off the screen: Textual gets a duplicate
+of the terminal's descriptor and descriptor 2 goes to the app's log file (DESIGN.md section 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+HEADLESS = ("train", "datasets", "examples")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerlab",
+        description="Build, train and look inside Keras models with the keyboard alone.",
+        epilog="Without a window: layerlab train SPEC | layerlab datasets | layerlab examples",
+    )
+    parser.add_argument(
+        "spec", nargs="?", help="the experiment spec (.toml); default: the last one"
+    )
+    return parser
+
+
+def quiet_terminal() -> Path:
+    """Point fd 2 at the app log and give Textual the terminal through sys.__stderr__."""
+    from core.quiet import divert_stderr
+    from tui.state import log_path
+
+    path = log_path()
+    terminal = divert_stderr(path)
+    sys.__stderr__ = terminal
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.getLogger("layerlab").info("layerlab starting (pid %d)", os.getpid())
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a headless command and return its exit code, or run the app and leave the process."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in HEADLESS:
+        from core.cli import main as cli_main
+
+        return cli_main(argv)
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    log = None
+    if sys.__stderr__ is not None and sys.__stderr__.isatty():
+        log = quiet_terminal()
+    from tui.app import LayerlabApp
+
+    app = LayerlabApp(args.spec)
+    # Our own loop: asyncio.run() would join the worker threads before returning.
+    loop = asyncio.new_event_loop()
+    app.run(loop=loop)
+    code = app.return_code or 0
+    if code and log is not None:
+        print(f"layerlab stopped on an error; the details are in {log}", file=sys.__stderr__)
+    if app.engine is not None:
+        # A training run stopped on the way out finishes writing its run folder first.
+        with contextlib.suppress(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 60))
+    # Then leave at once: an import of TensorFlow still running cannot be interrupted, and
+    # TensorFlow's own teardown takes seconds of staring at a prompt that does not come back.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

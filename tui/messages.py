@@ -1,0 +1,24 @@
+"""Messages the shell sends to the screens that others write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.message import Message
+
+from core.spec import Spec
+
+
+@dataclass
+class TrainRequested(Message):
+    """The user pressed `t`: train this spec.
+
+    The app switches to the Train screen, then posts this to it. A Train screen that handles it
+    calls `message.stop()`; one that does not lets it bubble up to the app, which says so.
+    """
+
+    spec: Spec
+    """A copy of the workspace's spec at the moment `t` was pressed."""
+    path: Path | None
+    """The spec's file, or None while it is unsaved."""

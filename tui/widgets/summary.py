@@ -1,0 +1,47 @@
+"""The builder's summary: data and task, input and output shapes, parameters, loss and metrics."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.widgets import Static
+
+from tui.widgets.layer_table import shape_text
+
+
+class SummaryPanel(Static):
+    """Totals of the last shape check, and what the task resolves loss and metrics to."""
+
+    def __init__(self) -> None:
+        super().__init__(id="summary")
+        self.border_title = "Summary"
+
+    def refresh_from(self, workspace) -> None:
+        spec, dataset, check = workspace.spec, workspace.dataset, workspace.check
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        data = spec.data.source()
+        if dataset is not None:
+            classes = f", {dataset.n_classes} classes" if dataset.n_classes > 2 else ""
+            grid.add_row("data", f"{data} · {dataset.task}{classes}")
+            grid.add_row("input", shape_text(tuple(dataset.input_shape)))
+        else:
+            grid.add_row(
+                "data", f"{data} · {'loading…' if workspace.data_loading else 'not loaded'}"
+            )
+            grid.add_row("input", "?")
+        report = check.report if check is not None and not workspace.checking else None
+        if report is not None and report.ok:
+            grid.add_row("output", shape_text(report.output_shape))
+            trainable = report.trainable_params
+            frozen = (
+                "all trainable" if trainable == report.total_params else f"{trainable:,} trainable"
+            )
+            grid.add_row("params", f"{report.total_params:,} · {frozen}")
+            grid.add_row("loss", check.loss + (" (auto)" if spec.compile.loss == "auto" else ""))
+            grid.add_row("metrics", ", ".join(check.metrics) or "none")
+        else:
+            waiting = "…" if workspace.busy or not workspace.engine_ready else "—"
+            for name in ("output", "params", "loss", "metrics"):
+                grid.add_row(name, waiting)
+        self.update(grid)

@@ -1,0 +1,318 @@
+"""The one experiment every screen works on: its spec, file, undo history, data set and shape check.
+
+Screens read the state from `app.workspace` and subscribe to `workspace.changed` (a Textual
+Signal, published on the UI thread) to hear about changes. Slow work (loading data, checking
+shapes through Keras) runs in exclusive thread workers; their results come back as messages to
+the app, which hands them to `apply_data` / `apply_check`, so only the latest result counts.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+from textual.signal import Signal
+from textual.worker import get_current_worker
+
+from core import spec as specs
+from core.spec import DataSpec, LayerSpec, Spec
+from tui import jobs, state
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed, published on `Workspace.changed`.
+
+    kind is "spec" (any edit, undo, redo or open), "file" (path or saved state), "data" (a data set
+    loaded or failed), "check" (a shape check started or finished) or "engine" (Keras is ready).
+    """
+
+    kind: str
+
+
+class Workspace:
+    """The shared model of the experiment, owned by the app (`app.workspace`)."""
+
+    class DataLoaded(Message):
+        """A data worker finished (posted to the app from its thread)."""
+
+        def __init__(self, generation: int, result: jobs.DataResult) -> None:
+            super().__init__()
+            self.generation, self.result = generation, result
+
+    class Checked(Message):
+        """A shape-check worker finished (posted to the app from its thread)."""
+
+        def __init__(self, generation: int, result: jobs.CheckResult) -> None:
+            super().__init__()
+            self.generation, self.result = generation, result
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.changed: Signal[Change] = Signal(app, "workspace-changed")
+        self.spec = Spec()
+        self.path: Path | None = None
+        self._saved = self.spec.to_dict()
+        self._undo: list[Spec] = []
+        self._redo: list[Spec] = []
+        self.engine_ready = False
+        self.dataset: Any = None
+        """The loaded core.data Dataset, or None (loading, failed or no data)."""
+        self.data_error: str | None = None
+        self.data_loading = False
+        self._data_generation = 0
+        self._adapt_head = False
+        self.check: jobs.CheckResult | None = None
+        """The last shape check of the current spec (None before the first one)."""
+        self.checking = False
+        self._check_generation = 0
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the spec differs from the file it came from (or was last saved to)."""
+        return self.spec.to_dict() != self._saved
+
+    @property
+    def busy(self) -> bool:
+        """Whether data or a shape check is still on its way."""
+        return self.data_loading or self.checking
+
+    @property
+    def report(self) -> Any:
+        """The last core.model BuildReport, or None."""
+        return self.check.report if self.check else None
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _publish(self, *kinds: str) -> None:
+        for kind in kinds:
+            self.changed.publish(Change(kind))
+
+    # -- files -----------------------------------------------------------------------------
+
+    def replace(
+        self, spec: Spec, path: Path | None, *, saved: bool = True, load: bool = True
+    ) -> None:
+        """Start over on another spec: history cleared, data reloaded (unless `load` is False).
+
+        With saved False the spec counts as unsaved (a new experiment the user has not written).
+        """
+        self.spec = spec
+        self.path = Path(path) if path else None
+        self._saved = spec.to_dict() if saved else {}
+        self._undo.clear()
+        self._redo.clear()
+        self._publish("spec", "file")
+        if load:
+            self.reload_data()
+
+    def open(self, path: str | os.PathLike) -> None:
+        """Load a spec file and work on it; raises SpecError and keeps the current spec if it fails."""
+        spec = specs.load(path)
+        self.replace(spec, Path(path))
+        state.remember_spec_path(path)
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the spec as TOML atomically; raises OSError. Relative data paths follow the file."""
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("the spec has no file yet; give a path")
+        spec = self.spec.copy()
+        if self.path is None or (spec.name == self.path.stem and target != self.path):
+            spec.name = target.stem  # a new file names the experiment, unless it was renamed
+        data_path = spec.data_path()
+        if data_path is not None and not Path(spec.data.path).is_absolute():
+            folder = target.resolve().parent
+            spec.data.path = os.path.relpath(data_path.resolve(), folder)
+        specs.save(spec, target)
+        spec.base_dir = target.resolve().parent
+        self.spec = spec
+        self.path = target
+        self._saved = spec.to_dict()
+        state.remember_spec_path(target)
+        self._publish("file")
+        return target
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def edit(self, spec: Spec) -> bool:
+        """Make `spec` the current spec, undoably; False when it changes nothing."""
+        if spec.to_dict() == self.spec.to_dict():
+            return False
+        self._undo.append(self.spec)
+        del self._undo[:-HISTORY_LIMIT]
+        self._redo.clear()
+        self._become(spec)
+        return True
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        self._redo.append(self.spec)
+        self._become(self._undo.pop())
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        self._undo.append(self.spec)
+        self._become(self._redo.pop())
+        return True
+
+    def _become(self, spec: Spec) -> None:
+        data_changed = spec.data != self.spec.data or spec.base_dir != self.spec.base_dir
+        self.spec = spec
+        self._publish("spec", "file")
+        if data_changed:
+            self.reload_data()
+        else:
+            self.recheck()
+
+    def set_data(self, data: DataSpec) -> None:
+        """Use another data set (the Data screen calls this); once loaded, the head follows its task."""
+        spec = self.spec.copy()
+        spec.data = copy.deepcopy(data)
+        self._adapt_head = True
+        if not self.edit(spec):
+            self.reload_data()
+
+    def insert_layer(self, index: int, layer: LayerSpec) -> int:
+        """Insert a layer at `index`; returns its position."""
+        spec = self.spec.copy()
+        index = max(0, min(index, len(spec.layers)))
+        spec.layers.insert(index, copy.deepcopy(layer))
+        self.edit(spec)
+        return index
+
+    def replace_layer(self, index: int, layer: LayerSpec) -> None:
+        spec = self.spec.copy()
+        spec.layers[index] = copy.deepcopy(layer)
+        self.edit(spec)
+
+    def remove_layer(self, index: int) -> None:
+        spec = self.spec.copy()
+        del spec.layers[index]
+        self.edit(spec)
+
+    def duplicate_layer(self, index: int) -> int:
+        """Copy the layer just below itself; returns the copy's position."""
+        return self.insert_layer(index + 1, self.spec.layers[index])
+
+    def move_layer(self, index: int, offset: int) -> int:
+        """Move a layer up (offset -1) or down (+1); returns where it ended up."""
+        target = index + offset
+        if not (0 <= index < len(self.spec.layers) and 0 <= target < len(self.spec.layers)):
+            return index
+        spec = self.spec.copy()
+        spec.layers.insert(target, spec.layers.pop(index))
+        self.edit(spec)
+        return target
+
+    # -- engine, data and checks -----------------------------------------------------------
+
+    def set_engine_ready(self) -> None:
+        """Keras has loaded (the app calls this): the first shape check can run."""
+        self.engine_ready = True
+        self._publish("engine")
+        self.recheck()
+
+    def reload_data(self) -> None:
+        """Load the spec's data set in a thread worker; the newest request wins."""
+        self._data_generation += 1
+        self.data_loading = True
+        self.dataset, self.data_error, self.check = None, None, None
+        self._publish("data")
+        self.app.run_worker(
+            partial(self._data_job, self._data_generation, self.spec.copy()),
+            name="load-data",
+            group="data",
+            description=f"loading data {self.spec.data.source()}",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _data_job(self, generation: int, spec: Spec) -> None:
+        self.app.post_message(self.DataLoaded(generation, jobs.load_data(spec)))
+
+    def apply_data(self, message: DataLoaded) -> None:
+        """Take a data worker's result, unless a newer request replaced it."""
+        if message.generation != self._data_generation:
+            return
+        result = message.result
+        self.data_loading = False
+        self.dataset, self.data_error = result.dataset, result.error
+        self._publish("data")
+        if self._adapt_head and result.dataset is not None and result.head is not None:
+            self._adapt_head = False
+            if self._fit_head(result.head):
+                return
+        self.recheck()
+
+    def _fit_head(self, head: LayerSpec) -> bool:
+        """Give the stack the head the new data's task calls for; True if that was an edit."""
+        spec = self.spec.copy()
+        last = spec.layers[-1] if spec.layers else None
+        if last is None or last.type != "Dense":
+            spec.layers.append(head)
+        elif {**last.params, **head.params} != last.params:
+            spec.layers[-1] = LayerSpec("Dense", {**last.params, **head.params})
+            if "activation" not in head.params:
+                spec.layers[-1].params.pop("activation", None)
+        spec.compile.loss, spec.compile.metrics = "auto", ["auto"]
+        if not self.edit(spec):
+            return False
+        self.app.notify(
+            f"The head now fits the {self.dataset.task} task; the loss and metrics follow it (u undoes).",
+            title="Head changed",
+        )
+        return True
+
+    def recheck(self) -> None:
+        """Check the stack's shapes through Keras in a thread worker; only the latest check counts."""
+        if not self.engine_ready or self.dataset is None:
+            return
+        self._check_generation += 1
+        self.checking = True
+        self._publish("check")
+        self.app.run_worker(
+            partial(self._check_job, self._check_generation, self.spec.copy(), self.dataset),
+            name="check-shapes",
+            group="check",
+            description="checking shapes through Keras",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _check_job(self, generation: int, spec: Spec, dataset: Any) -> None:
+        worker = get_current_worker()
+        result = jobs.check_stack(spec, dataset, cancelled=lambda: worker.is_cancelled)
+        if not result.skipped:
+            self.app.post_message(self.Checked(generation, result))
+
+    def apply_check(self, message: Checked) -> None:
+        """Take a check worker's result, unless a newer edit replaced it."""
+        if message.generation != self._check_generation:
+            return
+        self.checking = False
+        self.check = message.result
+        self._publish("check")
