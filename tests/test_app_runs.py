@@ -28,7 +28,7 @@ def train(name, units, epochs):
 
 
 async def test_runs_are_listed_compared_and_reopened(tmp_path):
-    wide = train("wide", 64, 3)
+    train("wide", 64, 3)
     deep = train("deep", 4, 2)
     app = make_app(write_spec(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

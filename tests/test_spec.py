@@ -126,3 +126,14 @@ def test_load_save_load_is_the_same_spec(layers, epochs, lr):
     except specs.SpecError:
         return  # out-of-range draws are refused, which the table above tests
     assert specs.loads(spec.to_toml()) == spec
+
+
+def test_saved_specs_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = specs.save(specs.loads(""), tmp_path / "exp.toml")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
