@@ -139,6 +139,8 @@ class InspectScreen(ShellScreen):
         self._load_active()
 
     def on_screen_resume(self) -> None:
+        # The weights may have changed while away (best weights restored at the end of a run).
+        self._stale.update(MODEL_VIEWS)
         self._load_active()
 
     @on(TabbedContent.TabActivated)

@@ -216,7 +216,8 @@ class KernelsView(Vertical):
         if small:
             numbers.compact = kernel.shape[0] > 3
             numbers.kernel = kernel
-            numbers.title = f"filter {number + 1}"
+            several = view.kernel.shape[2] > 1
+            numbers.title = f"filter {number + 1}" + (f", channel {channel + 1}" if several else "")
         about = [] if small else [f"filter {number + 1}: numbers shown up to {MAX_NUMBERS}×{MAX_NUMBERS}"]
         if view.bias is not None:
             about.append(f"bias {float(view.bias[min(number, view.filters - 1)]):.4g}")
@@ -233,8 +234,8 @@ class KernelsView(Vertical):
             unit.update(unit_text(view, names, getattr(data, "metadata", {}) or {}))
         self.query_one("#dense-maps").display = view.w is None
         weights = self.query_one("#dense-weights", Heatmap)
-        weights.data = view.weights
-        weights.title = f"weights: {inputs} inputs × {units} units"
+        weights.data = view.weights.T  # a row per unit: wide, as terminals are
+        weights.title = f"weights: {units} units (rows) × {inputs} inputs"
         bias = self.query_one("#dense-bias", Heatmap)
         bias.display = view.bias is not None and units > 1
         if view.bias is not None:

@@ -2,68 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from textual import events, on, work
+from rich.markup import escape
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from screens.inspect_sample import SampleInput, Source, input_panel, sample_picture, samples
 from screens.inspect_text import prediction_text
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.inspect_grid import ChannelGrid
-
-
-class SampleInput(Input):
-    """A sample number: digits only; + and - (or ↑ and ↓) step to the next and previous sample."""
-
-    STEPS = {"plus": 1, "equals_sign": 1, "up": 1, "minus": -1, "down": -1}
-
-    @dataclass
-    class Stepped(Message):
-        """+ or - was pressed in the sample box."""
-
-        sample_input: SampleInput
-        step: int
-
-        @property
-        def control(self) -> SampleInput:
-            """The box."""
-            return self.sample_input
-
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key in self.STEPS:
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Stepped(self, self.STEPS[event.key]))
-            return
-        await super()._on_key(event)
-
-
-def input_panel(id: str) -> Widget:
-    """The input's picture: through textual-image when its module was imported before the app ran.
-
-    Importing textual-image asks the terminal about its graphics, which only works before the app
-    reads stdin; so it is used only when already loaded, and a heatmap shows the input otherwise.
-    """
-    module = sys.modules.get("tui.widgets.picture")
-    if module is not None:
-        return module.Picture(title="input", id=id)
-    return Heatmap(title="input", cmap="sequential", id=id)
-
-
-@dataclass
-class Source:
-    """Which input goes through the model: a validation sample by number, or an image file."""
-
-    sample: int = 0
-    path: str = ""
 
 
 class FeatureMapsView(Vertical):
@@ -93,6 +47,8 @@ class FeatureMapsView(Vertical):
         """FeatureMapViews as last computed."""
         self.prediction = ""
         """The last prediction, as shown."""
+        self.label = ""
+        """Where the model comes from, in words."""
         self._model: Any = None
         self._dataset: Any = None
         self._generation = 0
@@ -141,10 +97,10 @@ class FeatureMapsView(Vertical):
             label: Where the model comes from, in words.
         """
         self._model, self._dataset = model, dataset
-        xs, _, _ = _samples(self._dataset)
+        xs, _, _ = samples(self._dataset)
         count = 0 if xs is None else len(xs)
-        which = "validation" if xs is not None and xs is getattr(dataset, "x_valid", None) else "training"
-        self.query_one("#maps-count", Static).update(f" of {count} {which} · {label}" if count else f" no data · {label}")
+        self.label = label
+        self.query_one("#maps-count", Static).update(f" of {count} (+/-)" if count else " no data")
         if count:
             self.source.sample = min(self.source.sample, count - 1)
         self.compute()
@@ -162,7 +118,7 @@ class FeatureMapsView(Vertical):
     def _run(self, model: Any, dataset: Any, source: Source, generation: int) -> None:
         from core.inspect import InspectError, feature_maps, load_picture, predict
 
-        xs, ys, raw = _samples(dataset)
+        xs, ys, raw = samples(dataset)
         try:
             if source.path:
                 height, width, channels = (tuple(dataset.input_shape) + (1, 1, 1))[:3]
@@ -173,7 +129,7 @@ class FeatureMapsView(Vertical):
                 raise InspectError("there is no data set loaded to take a sample from")
             else:
                 x, label, caption = xs[source.sample], ys[source.sample], f"sample {source.sample}"
-                picture = _picture(raw[source.sample] if raw is not None else x, dataset)
+                picture = sample_picture(raw[source.sample] if raw is not None else x, dataset)
             maps = feature_maps(model, x)
             prediction = prediction_text(predict(model, x), dataset, label)
         except Exception as error:  # shown as words, never as a traceback
@@ -196,7 +152,7 @@ class FeatureMapsView(Vertical):
         shown = self.current.name if self.current is not None else None
         names = [view.name for view in self.maps]
         self.maps, self.prediction = message.maps, message.prediction
-        self.query_one("#maps-prediction", Static).update(message.prediction)
+        self.query_one("#maps-prediction", Static).update(f"[dim]{escape(self.label)}[/dim]\n{message.prediction}")
         panel = self.query_one("#maps-input")
         panel.display = message.picture is not None
         if message.picture is not None:
@@ -216,6 +172,7 @@ class FeatureMapsView(Vertical):
                     select.value = new.index(shown) if shown in new else 0
         none = self.query_one("#maps-none", Static)
         none.display = not self.maps
+        self.query_one("#maps-right .inspect-bar").display = bool(self.maps)
         none.update("This model has no Conv2D, activation or pooling layer with feature maps.")
         self._show()
 
@@ -250,7 +207,7 @@ class FeatureMapsView(Vertical):
 
     def step_sample(self, step: int) -> None:
         """Take the next (1) or previous (-1) sample, wrapping around."""
-        xs, _, _ = _samples(self._dataset)
+        xs, _, _ = samples(self._dataset)
         if xs is None or not len(xs):
             return
         self.source = Source((self.source.sample + step) % len(xs))
@@ -267,7 +224,7 @@ class FeatureMapsView(Vertical):
     @on(Input.Changed, "#maps-sample")
     def _sample_typed(self, event: Input.Changed) -> None:
         event.stop()
-        xs, _, _ = _samples(self._dataset)
+        xs, _, _ = samples(self._dataset)
         if not event.value or xs is None:
             return
         number = int(event.value)
@@ -291,27 +248,3 @@ class FeatureMapsView(Vertical):
         error = self.query_one("#maps-error", Static)
         error.update(text)
         error.set_class(True, "-shown")
-
-
-def _samples(data: Any) -> tuple[Any, Any, Any]:
-    """(inputs, labels, raw pictures) of the validation split, else of the training split."""
-    if data is None:
-        return None, None, None
-    if data.x_valid is not None and len(data.x_valid):
-        return data.x_valid, data.y_valid, data.raw_x_valid
-    return data.x_train, data.y_train, None
-
-
-def _picture(x: np.ndarray, dataset: Any) -> np.ndarray | None:
-    """A sample as a picture to show in [0, 1], or None when it is not an image."""
-    if not getattr(dataset, "is_image", False):
-        return None
-    array = np.asarray(x, dtype=np.float32)
-    pixel_max = float((getattr(dataset, "metadata", {}) or {}).get("pixel_max", 0) or 0)
-    if pixel_max and array.max() > 1.0:
-        array = array / pixel_max
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    elif array.ndim == 3 and array.shape[-1] != 3:
-        array = array.mean(axis=-1)
-    return np.clip(array, 0.0, 1.0)

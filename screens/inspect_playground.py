@@ -85,34 +85,41 @@ class PlaygroundView(Vertical):
             grid = KernelGrid(self.kernel, editable=True, id="play-kernel")
             grid.compact = True
             yield grid
-            with Vertical(id="play-settings"):
-                yield Label("picture")
-                pictures = [(name, name) for name in picture_names()] + [("image file", FILE)]
-                yield Select(pictures, value="circle", allow_blank=False, compact=True, id="play-picture")
-                yield Label("padding")
-                yield self._choice(PADDINGS, "same", "play-padding")
-                yield Label("file")
-                yield Input(placeholder="image path, enter", compact=True, id="play-file")
-                yield Label("detect")
-                yield self._choice(ACTIVATIONS, "relu", "play-activation")
-                yield Label("kernel")
-                kernels = [(name, name) for name in KERNELS] + [(CUSTOM, CUSTOM)]
-                yield Select(kernels, value="bottom_sobel", allow_blank=False, compact=True, id="play-preset")
-                yield Label("pool")
-                yield Input("2", restrict=r"\d*", compact=True, id="play-pool-size")
-                yield Label("typed")
-                yield Input(kernel_text(self.kernel), compact=True, id="play-typed")
-                yield Label("pool step")
-                yield Input("2", restrict=r"\d*", compact=True, id="play-pool-stride")
-                yield Label("stride")
-                yield Input("1", restrict=r"\d*", compact=True, id="play-stride")
-                yield Label("pool pad")
-                yield self._choice(PADDINGS, "same", "play-pool-padding")
+            with Horizontal(id="play-settings"):
+                with Vertical(id="play-filter-settings", classes="play-column"):
+                    pictures = (*picture_names(), FILE)
+                    yield from self._row("picture", self._choice(pictures, "circle", "play-picture"))
+                    path = Input(placeholder="image path, enter", compact=True, id="play-file")
+                    yield from self._row("file", path)
+                    kernels = (*KERNELS, CUSTOM)
+                    yield from self._row("kernel", self._choice(kernels, "bottom_sobel", "play-preset"))
+                    typed = Input(kernel_text(self.kernel), compact=True, id="play-typed")
+                    yield from self._row("typed", typed)
+                    yield from self._row("stride", self._number("1", "play-stride"))
+                with Vertical(id="play-pool-settings", classes="play-column"):
+                    yield from self._row("padding", self._choice(PADDINGS, "same", "play-padding"))
+                    yield from self._row("detect", self._choice(ACTIVATIONS, "relu", "play-activation"))
+                    yield from self._row("pool", self._number("2", "play-pool-size"))
+                    yield from self._row("pool step", self._number("2", "play-pool-stride"))
+                    yield from self._row("pool pad", self._choice(PADDINGS, "same", "play-pool-padding"))
         yield Static(id="play-status", classes="inspect-status")
 
     @staticmethod
+    def _row(label: str, field: Input | Select) -> ComposeResult:
+        """One setting: its name, then its box, on one line."""
+        with Horizontal(classes="play-setting"):
+            yield Label(label)
+            yield field
+
+    @staticmethod
     def _choice(values: tuple[str, ...], value: str, id: str) -> Select:
+        """A compact select of `values`, showing `value`."""
         return Select([(v, v) for v in values], value=value, allow_blank=False, compact=True, id=id)
+
+    @staticmethod
+    def _number(value: str, id: str) -> Input:
+        """A compact box for a whole number."""
+        return Input(value, restrict=r"\d*", compact=True, id=id)
 
     def on_mount(self) -> None:
         self.compute()

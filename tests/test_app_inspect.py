@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image as PILImage
+from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.widgets import Select, Static
 
 import core.inspect
@@ -16,6 +20,7 @@ from screens.inspect import InspectScreen
 from screens.inspect_kernels import KernelsView
 from screens.inspect_maps import FeatureMapsView
 from screens.inspect_playground import PlaygroundView
+from screens.inspect_text import prediction_text
 from tests.conftest_app import make_app, settle, text_of, write_spec
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.inspect_grid import ChannelGrid
@@ -65,18 +70,20 @@ def convnet() -> TrainingSession:
 
 
 async def wait_inspect(pilot) -> None:
-    """Wait until no Inspect worker runs and what they posted has been shown."""
+    """Wait until no Inspect worker is pending or running and what they posted has been shown."""
     app = pilot.app
+
+    def busy() -> list:
+        return [w for w in app.workers if w.group in INSPECT_GROUPS and not w.is_finished]
+
     for _ in range(200):
-        running = [w for w in app.workers if w.group in INSPECT_GROUPS and w.is_running]
-        if not running:
-            await pilot.pause()
-            if not [w for w in app.workers if w.group in INSPECT_GROUPS and w.is_running]:
-                await pilot.pause()
-                return
-        else:
+        if running := busy():
             await app.workers.wait_for_complete(running)
-        await pilot.pause(0.01)
+        await pilot.pause()
+        if not busy():
+            await pilot.pause()
+            if not busy():
+                return
     raise AssertionError("the Inspect workers did not finish")
 
 
@@ -118,9 +125,9 @@ async def test_kernels_show_one_heatmap_per_filter_with_numbers(tmp_path, convne
         await pilot.press("right", "right")
         assert view.grid.selected == 2 and maps[2].has_class("-selected")
         np.testing.assert_allclose(numbers.kernel, kernel[:, :, 0, 2])
-        # The Dense head is the next layer: its weights as a heatmap, no numbers for 10 units.
+        # The Dense head is the next layer: its weights as a heatmap, a row per unit; no numbers.
         await pilot.press("greater_than_sign")
-        assert view.query_one("#dense-weights", Heatmap).data.shape == (64, 10)
+        assert view.query_one("#dense-weights", Heatmap).data.shape == (10, 64)
         assert not view.query_one("#dense-unit", Static).display
 
 
@@ -160,9 +167,21 @@ async def test_feature_maps_and_prediction_for_a_sample(tmp_path, convnet):
         )
         await pilot.press("greater_than_sign")
         assert heatmaps(view.grid)[0].data.shape == (4, 4)
+        # An image file goes through the model too, resized to its input; it has no true label.
+        picture = tmp_path / "seven.png"
+        PILImage.fromarray(np.uint8(data.raw_x_valid[0, :, :, 0] * 15)).resize((32, 32)).save(picture)
+        view.query_one("#maps-file").value = str(picture)
+        view.query_one("#maps-file").focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_inspect(pilot)
+        assert view.query_one("#maps-input").title == "seven.png"
+        assert "true      —" in text_of(view.query_one("#maps-prediction", Static))
+        assert view.maps[0].maps.shape == (8, 8, 4)
         # A missing image file is said, and the last maps stay.
         view.query_one("#maps-file").value = str(tmp_path / "nope.png")
         view.query_one("#maps-file").focus()
+        await pilot.pause()
         await pilot.press("enter")
         await wait_inspect(pilot)
         assert "no such file" in str(view.query_one("#maps-error", Static).render())
@@ -249,6 +268,7 @@ async def test_playground_circle_bottom_sobel(tmp_path):
         good = view.extraction
         # A bad kernel is said, and the last good panels stay.
         view.query_one("#play-typed").focus()
+        await pilot.pause()
         await pilot.press("ctrl+u", *"1 2; x", "enter")
         await wait_inspect(pilot)
         assert "kernel row 2 ('x') holds something that is not a number" in view.error
@@ -261,17 +281,63 @@ async def test_playground_circle_bottom_sobel(tmp_path):
         await wait_inspect(pilot)
         assert "larger than the 64×64 picture" in view.error and view.extraction is good
         # A good typed 2×2 kernel becomes the custom kernel.
-        await pilot.press("ctrl+u", *"1 0; 0 -1", "enter")
+        await pilot.press("end", "ctrl+u", *"1 0; 0 -1", "enter")
         await wait_inspect(pilot)
         assert view.error == "" and view.query_one("#play-preset", Select).value == "custom"
         assert panels[1].data.shape == (63, 63) and panels[3].data.shape == (32, 32)
         # Editing a cell of the kernel grid recomputes.
         grid = view.query_one("#play-kernel", KernelGrid)
         grid.focus()
+        await pilot.pause()
         await pilot.press("5", "enter")
         await wait_inspect(pilot)
         np.testing.assert_allclose(view.kernel, [[5, 0], [0, -1]])
         np.testing.assert_allclose(view.extraction.filtered[0, 0], 5 * good.input[0, 0] - good.input[1, 1])
+
+
+class GridApp(App):
+    def compose(self) -> ComposeResult:
+        yield ChannelGrid(label="map", cell=(16, 5))
+
+
+async def test_channel_grid_pages_follow_its_size_and_the_keys():
+    async with GridApp().run_test(size=(40, 10)) as pilot:
+        grid = pilot.app.query_one(ChannelGrid)
+        grid.stack = np.arange(8 * 8 * 10, dtype=float).reshape(8, 8, 10)
+        grid.focus()
+        await pilot.pause()
+        await pilot.pause()
+        assert grid.per_page == 4 and grid.caption == "maps 1–4 of 10 · page 1/3"
+        assert [h.title for h in heatmaps(grid)] == ["map 1", "map 2", "map 3", "map 4"]
+        await pilot.press("pagedown")
+        assert grid.selected == 4 and grid.caption == "maps 5–8 of 10 · page 2/3"
+        await pilot.press("right", "down", "pagedown")
+        assert grid.selected == 9 and [h.title for h in heatmaps(grid)] == ["map 9", "map 10"]
+        assert heatmaps(grid)[1].has_class("-selected")
+        np.testing.assert_allclose(heatmaps(grid)[1].data, grid.stack[..., 9])
+        await pilot.press("pageup", "left")
+        assert grid.selected == 4
+        grid.stack = grid.stack[..., :3]  # fewer channels: the selection stays in range
+        await pilot.pause()
+        assert grid.selected == 2 and grid.caption == "maps 1–3 of 3"
+
+
+def words(markup: str) -> str:
+    return Text.from_markup(markup).plain
+
+
+def test_prediction_words_for_each_task():
+    binary = SimpleNamespace(task="binary", class_names=["horizontal", "vertical"])
+    text = words(prediction_text(np.array([0.9]), binary, 1))
+    assert "predicted vertical" in text and "true      vertical" in text and "90.0%" in text
+    multi = SimpleNamespace(task="multiclass", class_names=["a", "b", "c"])
+    logits = words(prediction_text(np.array([2.0, -1.0, 0.5]), multi, 2))
+    assert "predicted a" in logits and "✗" in logits and "from the raw outputs" in logits
+    regression = SimpleNamespace(task="regression", class_names=[], target_scaler=None)
+    assert words(prediction_text(np.array([7.25]), regression, np.float32(7.5))).split() == [
+        "predicted", "7.25", "true", "7.5",
+    ]
+    assert "true      —" in words(prediction_text(np.array([0.2, 0.3, 0.5]), multi, None))
 
 
 def test_snapshot_playground_80x24(tmp_path, snap_compare):

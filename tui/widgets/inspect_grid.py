@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from core.pictures import grid
+from core.pictures import ChannelPage, grid
 from tui.widgets.heatmap import Heatmap
 
 
@@ -107,7 +107,7 @@ class ChannelGrid(Widget, can_focus=True):
         return self._shape[0] * self._shape[1]
 
     @property
-    def page(self):
+    def page(self) -> ChannelPage:
         """The current page, as a core.pictures ChannelPage."""
         return grid(self.count, self.selected // self.per_page, self.per_page)
 
@@ -153,10 +153,10 @@ class ChannelGrid(Widget, can_focus=True):
     def action_page(self, pages: int) -> None:
         """Turn `pages` pages, keeping the selection's place on the page."""
         target = self.selected + pages * self.per_page
-        if 0 <= target < self.count or pages == 0:
+        if 0 <= target < self.count:
             self.selected = target
         elif pages > 0 and self.page.page + 1 < self.page.pages:
-            self.selected = self.count - 1
+            self.selected = self.count - 1  # the last page is not full
 
     def _show(self) -> None:
         """Make one heatmap per channel on the page, reusing the ones already mounted."""
