@@ -7,35 +7,26 @@ as it was and says why on the screen.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Input, Label, OptionList, ProgressBar, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import SelectionList, Static
 
 from core import spec as specs
 from core.spec import DataSpec, Spec
-from screens.data_browse import DATA_SUFFIXES, BrowseDialog
 from screens.data_choices import DataChoices
 from screens.data_preview import DataPreview
-from screens.files import PathSuggester
+from screens.data_source import DataSource
 from tui.screen import ShellScreen
 from tui.workspace import Change
-
-KERAS_WORDS = {
-    "keras:mnist": "70,000 hand-written digits, 28×28 gray, 10 classes; downloaded once",
-    "keras:fashion_mnist": "70,000 clothing pictures, 28×28 gray, 10 classes; downloaded once",
-    "keras:cifar10": "60,000 small photos, 32×32 colour, 10 classes; downloaded once",
-}
-_PROGRESS = re.compile(r"(\d+)/(\d+)")
 
 
 def source_of(data: DataSpec) -> DataSpec:
@@ -52,14 +43,8 @@ class DataScreen(ShellScreen):
         Binding("ctrl+f", "browse", "Browse", tooltip="Browse the folders for a data file or an image folder"),
         Binding("slash", "focus_path", "Path", show=False, key_display="/", tooltip="Type the path of a data file or image folder"),
         Binding("f5", "reload", "Reload", tooltip="Read the data again (after a failed download or an edited file)"),
+        Binding("ctrl+z", "undo", "Undo", tooltip="Undo the last change to the spec (choices apply at once)"),
     ]
-
-    class SetsListed(Message):
-        """The built-in and keras: data sets, with their facts (from the listing worker)."""
-
-        def __init__(self, entries: list[tuple[str, str]]) -> None:
-            super().__init__()
-            self.entries = entries
 
     class Previewed(Message):
         """A source was read for the preview, or failed to be (from the preview worker)."""
@@ -78,17 +63,7 @@ class DataScreen(ShellScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="data-main"):
             with Vertical(id="data-left"):
-                with Vertical(id="data-source") as source:
-                    source.border_title = "Source"
-                    yield Input(
-                        placeholder="path of a CSV/TSV/Parquet file or image folder",
-                        suggester=PathSuggester(DATA_SUFFIXES),  # type: ignore[arg-type]  # endswith takes a tuple
-                        id="data-path",
-                    )
-                    yield OptionList(id="data-sets")
-                    with Horizontal(id="data-download"):
-                        yield Label("downloading", id="data-download-label")
-                        yield ProgressBar(total=None, show_eta=False, id="data-download-bar")
+                yield DataSource()
                 yield DataChoices()
             with Vertical(id="data-right"):
                 yield DataPreview()
@@ -98,13 +73,11 @@ class DataScreen(ShellScreen):
         self._generation = 0
         self._synced: DataSpec | None = None
         self._source = DataSpec()
-        self._capturing = False
         self._loaded: tuple[DataSpec, Any] | None = None
-        self.query_one("#data-sets", OptionList).loading = True
-        self._list_sets()
         self.workspace.changed.subscribe(self, self._changed)
         self._sync()
-        self.query_one("#data-path", Input).focus()
+        # The list, not the path: number keys keep switching screens until / or tab reaches the path.
+        self.query_one("#data-sets").focus()
 
     # -- the workspace ------------------------------------------------------------------------
 
@@ -119,10 +92,8 @@ class DataScreen(ShellScreen):
         spec = self.workspace.spec
         self._synced = copy.deepcopy(spec.data)
         path = spec.data_path()
-        with self.prevent(Input.Changed):
-            self.query_one("#data-path", Input).value = str(path) if path else ""
+        self.query_one(DataSource).show(str(path) if path else None, spec.data.name)
         self.query_one(DataChoices).show(spec.data)
-        self._highlight(spec.data.name)
         self._read(DataSpec(path=str(path) if path else None, name=spec.data.name), apply=False)
         self._show_in_use()
 
@@ -138,7 +109,8 @@ class DataScreen(ShellScreen):
             classes = f", {ds.n_classes} classes" if ds.n_classes else ""
             self._say(f"✓ in use: {ds.name} · {ds.task}{classes} · input {tuple(ds.input_shape)} · {len(ds.x_train):,} training{valid}", "ok")
             self.query_one(DataPreview).show_notes(ds.notes)
-            self.query_one(DataChoices).set_reason(f"task: {ds.task_reason}")
+            auto = " (auto)" if workspace.spec.data.task == "auto" else ""
+            self.query_one(DataChoices).set_reason(f"task{auto}: {ds.task_reason}")
 
     def _say(self, text: str, kind: str = "") -> None:
         message = self.query_one("#data-message", Static)
@@ -148,30 +120,23 @@ class DataScreen(ShellScreen):
 
     # -- choosing a source ----------------------------------------------------------------------
 
-    @on(Input.Submitted, "#data-path")
-    def _path_typed(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        if not text:
+    @on(DataSource.Chosen)
+    def _chosen(self, message: DataSource.Chosen) -> None:
+        if not message.source.path and not message.source.name:
             self._say("Type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list.", "error")
             return
-        self._read(DataSpec(path=str(Path(text).expanduser().absolute())), apply=True)
-
-    @on(OptionList.OptionSelected, "#data-sets")
-    def _set_chosen(self, event: OptionList.OptionSelected) -> None:
-        self._read(DataSpec(name=event.option.id), apply=True)
+        self._read(message.source, apply=True)
 
     def action_browse(self) -> None:
-        typed = self.query_one("#data-path", Input).value.strip()
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.query_one("#data-path", Input).value = str(path)
-                self._read(DataSpec(path=str(path)), apply=True)
-
-        self.app.push_screen(BrowseDialog(Path(typed) if typed else Path.cwd()), chosen)
+        self.query_one(DataSource).browse()
 
     def action_focus_path(self) -> None:
-        self.query_one("#data-path", Input).focus()
+        # At once, not after a refresh as focus() does: the keys typed next belong to the path.
+        self.set_focus(self.query_one(DataSource).path_input)
+
+    def action_undo(self) -> None:
+        if not self.workspace.undo():
+            self.notify("Nothing to undo.")
 
     def action_reload(self) -> None:
         self._read(self._source, apply=True)
@@ -185,13 +150,11 @@ class DataScreen(ShellScreen):
             return
         self.query_one(DataPreview).clear(f"reading {source.source()}…")
         if source.name and source.name.startswith("keras:"):
-            self._start_download(source.name)
+            self.query_one(DataSource).start_download(source.name)
         data = source
         if source.name:  # built-in and keras: sets load with the current choices
-            try:
+            with contextlib.suppress(specs.SpecError):
                 data = self._draft()
-            except specs.SpecError:
-                pass
         self._preview_job(self._generation, data, apply)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-preview", description="reading data for the preview")
@@ -211,14 +174,14 @@ class DataScreen(ShellScreen):
     def _previewed(self, message: Previewed) -> None:
         if message.generation != self._generation:
             return
-        self._stop_download()
+        self.query_one(DataSource).stop_download()
         preview, view, choices = message.preview, self.query_one(DataPreview), self.query_one(DataChoices)
         self._loaded = (message.data, preview.dataset) if preview is not None and preview.dataset is not None else None
         if preview is None:
-            view.clear("Nothing to preview.")
+            view.clear(f"Nothing to preview: {self._source.source()} could not be read (below); f5 tries again.")
             self._say(message.error or "", "error")
             return
-        synced = self._synced if source_of(self._synced or DataSpec()) == source_of(self._source) else None
+        synced = self._synced if source_of(self._synced or DataSpec()) == self._spec_source() else None
         target = preview.fixed_target or choices.target or (synced.target if synced else None)
         columns = [c.name for c in preview.columns]
         target = target if target in columns else None
@@ -233,15 +196,25 @@ class DataScreen(ShellScreen):
 
     # -- applying ---------------------------------------------------------------------------------
 
+    def _spec_source(self) -> DataSpec:
+        """The source shown, its path written as the spec writes it when it is the same file."""
+        source, current = self._source, self.workspace.spec
+        if source.path and current.data_path() is not None and Path(source.path) == current.data_path().absolute():
+            return DataSpec(path=current.data.path)
+        return source_of(source)
+
     def _draft(self) -> DataSpec:
         """The source with the screen's choices, checked by core.spec; raises SpecError."""
         preview = self.query_one(DataPreview).preview
-        raw: dict[str, Any] = {"path": self._source.path, "name": self._source.name, **self.query_one(DataChoices).raw()}
+        source = self._spec_source()
+        raw: dict[str, Any] = {"path": source.path, "name": source.name, **self.query_one(DataChoices).raw()}
         raw["drop"] = self.query_one(DataPreview).dropped()
         if self._source.name or (preview is not None and preview.kind == "images"):
             raw["target"] = None
         if preview is None or preview.kind != "images" or self._source.name:
             raw["image_size"] = None
+        if preview is not None and preview.kind == "images":
+            raw["target_scale"] = "none"  # images are classified: there is no target to scale
         raw = {k: v for k, v in raw.items() if v is not None}
         current = self.workspace.spec
         return specs.from_dict({**current.to_dict(), "data": raw}, base_dir=current.base_dir).data
@@ -265,15 +238,15 @@ class DataScreen(ShellScreen):
         self._generation += 1
         self._say(f"trying {draft.source()}…")
         loaded = self._loaded is not None and self._loaded[0] == draft
-        self._trial_job(self._generation, draft, loaded)
+        self._trial_job(self._generation, draft, loaded, self.workspace.spec.base_dir)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-trial", description="trying the data choice")
-    def _trial_job(self, generation: int, data: DataSpec, loaded: bool) -> None:
+    def _trial_job(self, generation: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
         from core.data import DataError, load_dataset
 
         try:
             if not loaded:  # a preview that loaded these very choices was the trial
-                load_dataset(Spec(data=data))
+                load_dataset(Spec(data=data, base_dir=base_dir))
             self.post_message(self.Tried(generation, data, None))
         except DataError as exc:
             self.post_message(self.Tried(generation, data, exc.message))
@@ -292,7 +265,7 @@ class DataScreen(ShellScreen):
 
     @on(DataChoices.Changed)
     def _choice_changed(self) -> None:
-        self.query_one(DataPreview).show_target(self.query_one(DataChoices).target, self._task())
+        self.query_one(DataPreview).show_target(self.query_one(DataChoices).target, self._chosen_task())
         self._explain()
         self._apply()
 
@@ -301,7 +274,7 @@ class DataScreen(ShellScreen):
         if event.selection_list.has_focus:
             self._apply()
 
-    def _task(self) -> str | None:
+    def _chosen_task(self) -> str | None:
         task = self.query_one(DataChoices).raw()["task"]
         return None if task == "auto" else str(task)
 
@@ -313,7 +286,7 @@ class DataScreen(ShellScreen):
         if preview.kind == "images" or preview.fixed_target:
             k = len(preview.classes)
             reason = preview.reason or f"{k} class folders → {'binary' if k == 2 else 'multiclass'}"
-            choices.set_reason(f"task: {reason}")
+            choices.set_reason(f"task (auto): {reason}" if self._chosen_task() is None else f"task: {reason}")
             return
         facts = preview.column(choices.target)
         if facts is None:
@@ -321,66 +294,6 @@ class DataScreen(ShellScreen):
         elif facts.task is None:
             choices.set_reason(f"{facts.name} cannot be the target: {facts.reason}", problem=True)
         else:
-            chosen = self._task()
-            head = f"auto → {facts.task}" if chosen is None else f"{chosen} (auto would say {facts.task})"
-            choices.set_reason(f"task: {head}: {facts.reason}")
-
-    # -- downloads ----------------------------------------------------------------------------------
-
-    def _start_download(self, name: str) -> None:
-        """Show a progress bar while Keras downloads (it prints its progress to stdout)."""
-        self.query_one("#data-download-label", Label).update(f"{name}: ")
-        self.query_one("#data-download-bar", ProgressBar).update(total=None, progress=0)
-        self.query_one("#data-download").display = True
-        if not self._capturing:
-            self.app.begin_capture_print(self, stdout=True, stderr=False)
-            self._capturing = True
-
-    def _stop_download(self) -> None:
-        self.query_one("#data-download").display = False
-        if self._capturing:
-            self.app.end_capture_print(self)
-            self._capturing = False
-
-    def on_print(self, event: events.Print) -> None:
-        found = _PROGRESS.findall(event.text)
-        if found and self._capturing:
-            done, total = (int(n) for n in found[-1])
-            self.query_one("#data-download-bar", ProgressBar).update(total=total, progress=min(done, total))
-
-    # -- the list of data sets ---------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data-sets", description="listing the built-in data sets")
-    def _list_sets(self) -> None:
-        from core.data import builtin_names, describe_builtin, keras_names
-
-        entries = []
-        for name in builtin_names():
-            info = describe_builtin(name)
-            shape = "×".join(str(s) for s in info.input_shape)
-            entries.append((name, f"{info.task} · {info.samples:,} samples · input {shape}\n{info.description}"))
-        entries += [(name, f"images · downloads\n{KERAS_WORDS.get(name, 'from keras.datasets; downloaded once')}") for name in keras_names()]
-        self.post_message(self.SetsListed(entries))
-
-    @on(SetsListed)
-    def _sets_listed(self, message: SetsListed) -> None:
-        sets = self.query_one("#data-sets", OptionList)
-        sets.loading = False
-        sets.set_options(Option(_entry(name, words), id=name) for name, words in message.entries)
-        self._highlight(self.workspace.spec.data.name)
-
-    def _highlight(self, name: str | None) -> None:
-        sets = self.query_one("#data-sets", OptionList)
-        if name and sets.option_count:
-            try:
-                sets.highlighted = sets.get_option_index(name)
-            except Exception:  # an unknown name in the spec: nothing to highlight
-                pass
-
-
-def _entry(name: str, words: str) -> Text:
-    facts, _, description = words.partition("\n")
-    text = Text(name, style="bold")
-    text.append(f"  {facts}\n", style="")
-    text.append(description, style="dim")
-    return text
+            chosen = self._chosen_task()
+            head = "task (auto)" if chosen is None else f"task {chosen} (auto would infer {facts.task})"
+            choices.set_reason(f"{head}: {facts.reason}")

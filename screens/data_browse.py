@@ -61,7 +61,7 @@ class BrowseDialog(ModalScreen[Path | None]):
         self.query_one(DataTree).focus()
 
     @property
-    def tree(self) -> DataTree:
+    def data_tree(self) -> DataTree:
         return self.query_one(DataTree)
 
     @on(DirectoryTree.FileSelected)
@@ -69,16 +69,16 @@ class BrowseDialog(ModalScreen[Path | None]):
         self.dismiss(event.path)
 
     def action_use_folder(self) -> None:
-        node = self.tree.cursor_node
+        node = self.data_tree.cursor_node
         if node is not None and node.data is not None and node.data.path.is_dir():
             self.dismiss(node.data.path)
         else:
             self.notify("Highlight a folder of class sub-folders first.", severity="warning")
 
     def action_up(self) -> None:
-        root = Path(self.tree.path).resolve()
+        root = Path(self.data_tree.path).resolve()
         if root.parent != root:
-            self.tree.path = root.parent
+            self.data_tree.path = root.parent
             self.query_one("#browse-where", Static).update(str(root.parent))
 
     def action_cancel(self) -> None:

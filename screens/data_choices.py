@@ -59,14 +59,14 @@ class DataChoices(Vertical):
         self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield from self._row("target", Select([], prompt="choose the column to predict", compact=True, id="data-target"))
+        yield from self._row("target", Select([], prompt="(choose)", compact=True, id="data-target"))
         yield from self._row("task", Select([(t, t) for t in TASKS], allow_blank=False, compact=True, id="data-task"))
         yield Static("", id="data-reason")
         yield from self._row("scale features", Select([(s, s) for s in FEATURE_SCALES], allow_blank=False, compact=True, id="data-xscale"))
         yield from self._row("scale target", Select([(s, s) for s in TARGET_SCALES], allow_blank=False, compact=True, id="data-yscale"))
         yield from self._row("validation", Input(compact=True, id="data-valid", tooltip="The fraction of rows kept aside to validate, 0 to 0.9"))
         yield from self._row("seed", Input(compact=True, id="data-seed", tooltip="The same seed gives the same split"))
-        yield from self._row("image size", Input(compact=True, placeholder="as found, e.g. 64x64", id="data-size"))
+        yield from self._row("image size", Input(compact=True, placeholder="as found (e.g. 64x64)", id="data-size"))
 
     @staticmethod
     def _row(label: str, widget) -> ComposeResult:
@@ -91,16 +91,24 @@ class DataChoices(Vertical):
         select = self.query_one("#data-target", Select)
         with self.prevent(Select.Changed):
             select.set_options([(c, c) for c in columns])
-            select.value = target if target in columns else Select.BLANK
+            if target in columns:
+                select.value = target
+            else:
+                select.clear()
         select.disabled = fixed or not columns
         self._shown = self._texts()
 
     def set_images(self, images: bool) -> None:
         """Images have no target column or target scaling, and may be resized."""
         self.query_one("#data-size", Input).disabled = not images
-        self.query_one("#data-yscale", Select).disabled = images
+        yscale = self.query_one("#data-yscale", Select)
+        yscale.disabled = images
+        target = self.query_one("#data-target", Select)
+        target.prompt = "(each image's class)" if images else "(choose)"
         if images:
-            self.query_one("#data-target", Select).disabled = True
+            target.disabled = True
+            with self.prevent(Select.Changed):
+                yscale.value = "none"
 
     def set_reason(self, text: str, problem: bool = False) -> None:
         """The task line: what auto inferred and why, or why the chosen target cannot work."""
@@ -110,8 +118,8 @@ class DataChoices(Vertical):
 
     @property
     def target(self) -> str | None:
-        value = self.query_one("#data-target", Select).value
-        return None if value is Select.BLANK else str(value)
+        select = self.query_one("#data-target", Select)
+        return None if select.is_blank() else str(select.value)
 
     def raw(self) -> dict[str, Any]:
         """The choices as [data] values, typed text parsed where it reads as a value."""

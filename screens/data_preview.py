@@ -4,6 +4,9 @@ the target's class balance or distribution, or an image set's classes and a few 
 
 from __future__ import annotations
 
+import io
+import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -17,26 +20,71 @@ if TYPE_CHECKING:
     from screens.data_facts import ColumnFacts, Preview
 
 NAME_WIDTH = 20
-STAT_WIDTH = 8
+SIDEWAYS_BARS = 8
+"""Up to this many bars lie sideways, one labelled row each; more stand up."""
 
 
-def _stat(value: float | None) -> str:
-    return "" if value is None else f"{value:.4g}"
+@dataclass(frozen=True)
+class Layout:
+    """Widths of a column line's fields; `compact` (narrow terminals) leaves out the type."""
+
+    name: int = NAME_WIDTH
+    compact: bool = False
+
+    @property
+    def stat(self) -> int:
+        return 6 if self.compact else 7
+
+    @property
+    def kind(self) -> int:
+        return 0 if self.compact else 5
+
+    @property
+    def missing(self) -> tuple[int, str]:
+        return (4, "NA") if self.compact else (7, "missing")
+
+    @property
+    def fixed(self) -> int:
+        """Cells besides the name: check box, type, missing, min, max and mean."""
+        return 4 + 1 + (self.kind + 1 if self.kind else 0) + self.missing[0] + 3 * (self.stat + 1)
+
+    @classmethod
+    def fit(cls, room: int, longest: int) -> Layout:
+        """The full layout if names keep 14 cells or more in `room`, else the compact one."""
+        wide = cls(min(NAME_WIDTH, longest, room - cls().fixed))
+        if wide.name >= min(longest, 14):
+            return wide
+        return cls(max(6, min(NAME_WIDTH, longest, room - cls(compact=True).fixed)), compact=True)
 
 
-def column_line(facts: ColumnFacts, width: int, target: bool = False) -> Text:
+def _stat(value: float | None, width: int) -> str:
+    if value is None:
+        return ""
+    for digits in (4, 3, 2, 1):
+        text = f"{value:.{digits}g}"
+        if len(text) <= width:
+            break
+    return text
+
+
+def _fields(layout: Layout, name: str, kind: str, missing: str, stats: list[str]) -> str:
+    kind = f"{kind:<{layout.kind}} " if layout.kind else ""
+    return f"{name:<{layout.name}} {kind}{missing:>{layout.missing[0]}} " + " ".join(f"{s:>{layout.stat}}" for s in stats)
+
+
+def column_line(facts: ColumnFacts, layout: Layout, target: bool = False) -> Text:
     """One column's statistics as a fixed-width line; the target is marked."""
+    width = layout.name
     name = facts.name if len(facts.name) <= width else facts.name[: width - 1] + "…"
-    line = Text(f"{name:<{width}} {facts.kind:<5} {facts.missing:>7} ")
-    line.append(" ".join(f"{_stat(v):>{STAT_WIDTH}}" for v in (facts.low, facts.high, facts.mean)))
+    stats = [_stat(v, layout.stat) for v in (facts.low, facts.high, facts.mean)]
+    line = Text(_fields(layout, name, facts.kind, str(facts.missing), stats))
     if target:
         line.append("  ← target", style="bold")
     return line
 
 
-def header_line(width: int) -> str:
-    stats = " ".join(f"{h:>{STAT_WIDTH}}" for h in ("min", "max", "mean"))
-    return f"    {'column':<{width}} {'type':<5} {'missing':>7} {stats}"
+def header_line(layout: Layout) -> str:
+    return "    " + _fields(layout, "column", "type", layout.missing[1], ["min", "max", "mean"])
 
 
 class DataPreview(VerticalScroll):
@@ -46,24 +94,31 @@ class DataPreview(VerticalScroll):
         super().__init__(id="data-preview")
         self.border_title = "Preview"
         self.preview: Preview | None = None
-        self._width = NAME_WIDTH
+        self._layout = Layout()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="data-summary")
-        yield DataTable(id="data-rows", zebra_stripes=True, cursor_type="none", show_cursor=False)
+        yield Horizontal(id="data-samples")
+        with Horizontal(id="data-top"):
+            yield DataTable(id="data-rows", zebra_stripes=True, cursor_type="none", show_cursor=False)
+            yield PlotextPlot(id="data-balance")
         yield Static("", id="data-columns-head")
         yield SelectionList[str](id="data-columns")
-        yield Horizontal(id="data-samples")
-        yield PlotextPlot(id="data-balance")
         yield Static("", id="data-notes")
 
     def clear(self, text: str) -> None:
         """Nothing to preview: say why (loading, or the error)."""
         self.preview = None
         self.border_title = "Preview"
-        self.query_one("#data-summary", Static).update(text)
+        self._summary(text)
         self.query_one("#data-notes", Static).update("")
         self.remove_class("-table", "-images")
+        self.draw_bars("", [])
+
+    def _summary(self, text: str) -> None:
+        summary = self.query_one("#data-summary", Static)
+        summary.update(text)
+        summary.display = bool(text)
 
     def show(self, preview: Preview, target: str | None, drop: list[str]) -> None:
         """Show a preview; in a table, `drop`'s columns are unchecked and `target` is marked."""
@@ -71,7 +126,8 @@ class DataPreview(VerticalScroll):
         self.border_title = f"Preview · {preview.title} · {preview.size}"
         self.set_class(preview.kind == "table", "-table")
         self.set_class(preview.kind == "images", "-images")
-        self.query_one("#data-summary", Static).update("\n".join(preview.notes[-2:]) if preview.kind == "images" else "")
+        folder = preview.kind == "images" and preview.dataset is None
+        self._summary("\n".join(preview.notes) if folder else "")
         if preview.kind == "table":
             self._show_rows(preview)
             self._show_columns(preview, target, drop)
@@ -86,12 +142,14 @@ class DataPreview(VerticalScroll):
         table.add_rows(preview.rows)
 
     def _show_columns(self, preview: Preview, target: str | None, drop: list[str]) -> None:
-        self._width = max(6, min(NAME_WIDTH, max((len(c.name) for c in preview.columns), default=6)))
-        self.query_one("#data-columns-head", Static).update(header_line(self._width))
+        longest = max((len(c.name) for c in preview.columns), default=6)
+        # Room for the list's own scroll bar and the preview's, either of which may appear.
+        self._layout = Layout.fit(self.scrollable_content_region.width - 2, longest)
+        self.query_one("#data-columns-head", Static).update(header_line(self._layout))
         columns = self.query_one("#data-columns", SelectionList)
         columns.clear_options()
         columns.add_options(
-            Selection(column_line(c, self._width, c.name == target), c.name, c.name not in drop, disabled=c.name == target)
+            Selection(column_line(c, self._layout, c.name == target), c.name, c.name not in drop, disabled=c.name == target)
             for c in preview.columns
         )
         self.show_target(target)
@@ -106,7 +164,7 @@ class DataPreview(VerticalScroll):
             option = columns.get_option_at_index(index)
             is_target = facts.name == target
             if option.disabled != is_target:
-                columns.replace_option_prompt_at_index(index, column_line(facts, self._width, is_target))
+                columns.replace_option_prompt_at_index(index, column_line(facts, self._layout, is_target))
                 if is_target:
                     columns.disable_option_at_index(index)
                 else:
@@ -138,7 +196,7 @@ class DataPreview(VerticalScroll):
         ]
 
     def draw_bars(self, title: str, bars: list[tuple[str, float]]) -> None:
-        """A horizontal bar per class (or bin), or nothing."""
+        """A bar per class (or bin), sideways while each label gets its own row; or nothing."""
         plot = self.query_one("#data-balance", PlotextPlot)
         plot.display = bool(bars)
         plt = plot.plt
@@ -146,15 +204,40 @@ class DataPreview(VerticalScroll):
         plt.clear_figure()
         plt.theme("clear")
         if bars:
-            labels = [label[:12] for label, _ in bars]
-            plt.bar(labels, [value for _, value in bars], orientation="horizontal", width=0.6)
+            labels, values = [label[:12] for label, _ in bars], [value for _, value in bars]
+            sideways = len(bars) <= SIDEWAYS_BARS
+            plt.bar(labels, values, orientation="horizontal" if sideways else "vertical", width=0.6)
+            top = int(max(values))
+            ticks = sorted({0, top // 2, top})
+            (plt.xticks if sideways else plt.yticks)(ticks, [str(t) for t in ticks])
+            plot.styles.height = len(bars) + 5 if sideways else 10
             plot.border_title = title
         plot.refresh()
 
     def _show_samples(self, preview: Preview) -> None:
-        # Imported here: textual-image loads only when there are pictures to draw.
-        from tui.widgets.picture import Picture
-
+        picture, renderer = picture_class(self.app.is_headless)
         box = self.query_one("#data-samples", Horizontal)
         box.remove_children()
-        box.mount_all(Picture(image, title=name[:14]) for name, image in preview.samples)
+        box.mount_all(picture(image, title=name[:14], renderer=renderer) for name, image in preview.samples)
+
+
+def picture_class(headless: bool) -> tuple[type, str]:
+    """tui.widgets.picture's Picture and the renderer to use, imported without asking the terminal.
+
+    textual-image asks the terminal about its graphics when first imported. Once Textual reads
+    stdin, the terminal's answer lands in the focused input as typed text, so the app should
+    import it before it starts (tui/widgets/picture.py says so). Where that has not happened, it
+    is imported here with stdout looking like a file, which skips the questions; half-cell blocks
+    are drawn then.
+    """
+    if headless or "textual_image.widget" in sys.modules:
+        from tui.widgets.picture import Picture
+
+        return Picture, "auto"
+    terminal = sys.__stdout__
+    try:
+        sys.__stdout__ = io.StringIO()  # not a tty: textual-image sends no query
+        from tui.widgets.picture import Picture
+    finally:
+        sys.__stdout__ = terminal
+    return Picture, "halfcell"

@@ -26,6 +26,7 @@ def _own_bindings(cls: type, stop: type) -> list[Binding]:
 
 def _dialogs() -> list[tuple[str, type]]:
     from screens.confirm import ChoiceDialog
+    from screens.data_browse import BrowseDialog
     from screens.files import PathDialog
     from screens.layer_form import LayerForm
     from screens.palette import LayerPalette
@@ -35,6 +36,7 @@ def _dialogs() -> list[tuple[str, type]]:
         ("Layer form", LayerForm),
         ("Open and save", PathDialog),
         ("Questions", ChoiceDialog),
+        ("Browse for data", BrowseDialog),
     ]
 
 

@@ -29,12 +29,16 @@ async def test_number_keys_reach_every_screen_from_every_screen(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.current_mode == "build"
         for place in (*PLACES, *reversed(PLACES)):
-            await pilot.press(place.key)
+            # A screen may start in a text field: escape hands the keys back to the shell.
+            await pilot.press("escape", place.key)
             assert app.current_mode == place.mode
             assert type(app.screen).__name__ == f"{place.title}Screen"
             assert place.title == app.screen.TITLE
             active = app.screen.query_one(".tab.-active", Static)
             assert str(active.render()) == f"{place.key} {place.title}"
+        # The mouse works too: a click on a tab.
+        await pilot.click("#tab-runs")
+        assert app.current_mode == "runs"
 
 
 async def test_help_lists_every_key(tmp_path):
@@ -275,3 +279,53 @@ def test_snapshot_help(tmp_path, snap_compare):
         await pilot.press("question_mark")
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_no_tensorflow_log_line_reaches_the_terminal(tmp_path):
+    """The real command in a real pty: the screen shows Keras loaded, and no C++ log line."""
+    import fcntl
+    import os
+    import select
+    import signal
+    import struct
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command must quiet TensorFlow by itself
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", str(write_spec(tmp_path))],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    try:
+        while b"Keras on" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(master, 1 << 16)
+                except OSError:
+                    break
+        time.sleep(1.0)  # TensorFlow logs a little after its import, too
+        while select.select([master], [], [], 0.1)[0]:
+            try:
+                seen += os.read(master, 1 << 16)
+            except OSError:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        os.close(master)
+    assert b"Keras on" in seen, seen[-2000:]
+    for noise in (b"I0000", b"W0000", b"E0000", b"oneDNN", b"cuda", b"absl", b"Traceback"):
+        assert noise not in seen
+    log = (tmp_path / "state" / "app.log").read_text()
+    assert "layerlab starting" in log

@@ -56,6 +56,13 @@ class LayerlabApp(App[None]):
         Binding("ctrl+o", "open", "Open", tooltip="Open another spec"),
         Binding("t", "train", "Train", tooltip="Train the spec on the Train screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks while training or with unsaved changes)"),
+        Binding(
+            "escape",
+            "leave_field",
+            "Leave field",
+            show=False,
+            tooltip="Leave a text field, so that letters and numbers are keys again",
+        ),
     ]
 
     training: reactive[bool] = reactive(False)
@@ -158,6 +165,13 @@ class LayerlabApp(App[None]):
     def action_show(self, mode: str) -> None:
         """Switch to one of the six screens."""
         self.switch_mode(mode)
+
+    def action_leave_field(self) -> None:
+        """Typing goes to a focused text field; escape hands the keys back to the shell."""
+        from textual.widgets import Input, TextArea
+
+        if isinstance(self.focused, Input | TextArea):
+            self.screen.set_focus(None)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from core import spec as specs
 from core.spec import DataSpec, LayerSpec, Spec
 from tui import jobs, state
+from tui.layer_edits import LayerEdits
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -40,7 +41,7 @@ class Change:
     kind: str
 
 
-class Workspace:
+class Workspace(LayerEdits):
     """The shared model of the experiment, owned by the app (`app.workspace`)."""
 
     class DataLoaded(Message):
@@ -194,38 +195,6 @@ class Workspace:
         if not self.edit(spec):
             self.reload_data()
 
-    def insert_layer(self, index: int, layer: LayerSpec) -> int:
-        """Insert a layer at `index`; returns its position."""
-        spec = self.spec.copy()
-        index = max(0, min(index, len(spec.layers)))
-        spec.layers.insert(index, copy.deepcopy(layer))
-        self.edit(spec)
-        return index
-
-    def replace_layer(self, index: int, layer: LayerSpec) -> None:
-        spec = self.spec.copy()
-        spec.layers[index] = copy.deepcopy(layer)
-        self.edit(spec)
-
-    def remove_layer(self, index: int) -> None:
-        spec = self.spec.copy()
-        del spec.layers[index]
-        self.edit(spec)
-
-    def duplicate_layer(self, index: int) -> int:
-        """Copy the layer just below itself; returns the copy's position."""
-        return self.insert_layer(index + 1, self.spec.layers[index])
-
-    def move_layer(self, index: int, offset: int) -> int:
-        """Move a layer up (offset -1) or down (+1); returns where it ended up."""
-        target = index + offset
-        if not (0 <= index < len(self.spec.layers) and 0 <= target < len(self.spec.layers)):
-            return index
-        spec = self.spec.copy()
-        spec.layers.insert(target, spec.layers.pop(index))
-        self.edit(spec)
-        return target
-
     # -- engine, data and checks -----------------------------------------------------------
 
     def set_engine_ready(self) -> None:
@@ -273,10 +242,12 @@ class Workspace:
         last = spec.layers[-1] if spec.layers else None
         if last is None or last.type != "Dense":
             spec.layers.append(head)
-        elif {**last.params, **head.params} != last.params:
-            spec.layers[-1] = LayerSpec("Dense", {**last.params, **head.params})
-            if "activation" not in head.params:
-                spec.layers[-1].params.pop("activation", None)
+        else:
+            fitted = {**last.params, **head.params}
+            if "activation" not in head.params:  # a regression head is linear
+                fitted.pop("activation", None)
+            if fitted != last.params:
+                spec.layers[-1] = LayerSpec("Dense", fitted)
         spec.compile.loss, spec.compile.metrics = "auto", ["auto"]
         if not self.edit(spec):
             return False

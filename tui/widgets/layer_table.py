@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from core.catalog import describe
@@ -21,8 +22,12 @@ def shape_text(shape: tuple[int | None, ...] | None) -> str:
 
 
 class LayerTable(DataTable):
-    """The stack as rows; the layer Keras refused is marked (component class layer-table--error)."""
+    """The stack as rows; the layer Keras refused is marked (component class layer-table--error).
 
+    Columns: position, type, output shape, parameter count, key parameters.
+    """
+
+    BINDINGS = [Binding("enter", "select_cursor", "Edit", tooltip="Edit the selected layer")]
     COMPONENT_CLASSES = {"layer-table--error", "layer-table--pending"}
     DEFAULT_CSS = """
     LayerTable > .layer-table--error { color: $text-error; text-style: bold; }
@@ -35,11 +40,13 @@ class LayerTable(DataTable):
         """The row Keras could not build, or None."""
 
     def on_mount(self) -> None:
+        # Shapes and counts before the key parameters, whose text can be long: at 80 columns
+        # what is cut off is the end of "16, kernel_size=3, relu", not the shapes.
         self.add_column("#", key="index")
         self.add_column("layer", key="type")
-        self.add_column("parameters", key="detail")
         self.add_column("output", key="output")
         self.add_column("params", key="params")
+        self.add_column("parameters", key="detail")
 
     def show(
         self,
@@ -66,7 +73,9 @@ class LayerTable(DataTable):
             elif report is not None and not pending:
                 output, style = "—", muted
             marker = "✗" if self.error_index == i else str(i)
-            cells = (marker, layer.type, describe(layer.type, layer.params), output, params)
-            self.add_row(*(Text(cell, style=style) for cell in cells), key=str(i))
+            cells = (marker, layer.type, output, params, describe(layer.type, layer.params))
+            texts = [Text(cell, style=style) for cell in cells]
+            texts[3].justify = "right"
+            self.add_row(*texts, key=str(i))
         if layers:
             self.move_cursor(row=max(0, min(row, len(layers) - 1)), animate=False)

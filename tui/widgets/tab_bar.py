@@ -16,12 +16,14 @@ class Tab(Static):
     """One screen's tab; a click switches to it, like its number key."""
 
     def __init__(self, key: str, mode: str, title: str, active: bool) -> None:
-        super().__init__(f"{key} {title}", classes="tab -active" if active else "tab")
+        super().__init__(
+            f"{key} {title}", classes="tab -active" if active else "tab", id=f"tab-{mode}"
+        )
         self.mode = mode
 
     @on(Click)
-    def _switch(self) -> None:
-        self.app.run_action(f"show('{self.mode}')")
+    async def _switch(self) -> None:
+        await self.app.run_action(f"show('{self.mode}')")
 
 
 class TabBar(Horizontal):
