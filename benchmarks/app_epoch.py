@@ -18,6 +18,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,28 +39,38 @@ def fixed_spec(data: str, epochs: int, folder: Path) -> Path:
     return specs.save(spec, folder / "red_wine_fixed.toml")
 
 
+async def settle(app, pilot, timeout: float = 120.0) -> None:
+    """Wait for Keras, the data and the shape check; fail loudly rather than wait for ever."""
+    deadline = time.monotonic() + timeout
+    while not (app.workspace.engine_ready and not app.workspace.busy):
+        if app.engine_status.startswith("✗") or app.workspace.data_error:
+            raise SystemExit(f"the app could not get ready: {app.engine_status} {app.workspace.data_error or ''}")
+        if time.monotonic() > deadline:
+            raise SystemExit("the app did not get ready in time")
+        await pilot.pause(0.05)
+
+
 async def drive_app(spec_path: str) -> None:
     """Child: open the app headless, wait for the engine, press t, print each handled epoch_end."""
     from core import events
     from screens.train import TrainScreen
     from tui.app import LayerlabApp
 
+    def handled(message) -> None:
+        if isinstance(message, TrainScreen.EventReceived) and isinstance(message.event, events.EpochEnded):
+            print("epoch", message.event.epoch, flush=True)
+
     app = LayerlabApp(spec_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        while not (app.workspace.engine_ready and not app.workspace.busy):
-            await pilot.pause(0.05)
-        await pilot.press("t")
-        await pilot.pause()
+        await settle(app, pilot)
+        await pilot.press("4")  # the Train screen, listened to before training starts
         screen = app.screen
         assert isinstance(screen, TrainScreen)
-
-        def handled(message) -> None:
-            if isinstance(message, TrainScreen.EventReceived) and isinstance(message.event, events.EpochEnded):
-                print("epoch", message.event.epoch, flush=True)
-
         screen.message_signal.subscribe(app, handled)
+        await pilot.press("t")
+        await pilot.pause()
         while screen.active:
-            await pilot.pause(0.1)
+            await asyncio.sleep(0.1)  # not pilot.pause(): it makes every widget answer, often
 
 
 def main() -> None:

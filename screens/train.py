@@ -7,33 +7,33 @@ updated here, on the UI thread, and repainted a few times a second however fast 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from core import events
-from core.diagnosis import Diagnosis, diagnose
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
-from tui.widgets.curves import LearningCurves
+from tui.widgets.curves import REDRAWS_PER_SECOND
+from tui.widgets.train_curves import TrainCurves
+from tui.widgets.train_diagnosis import TrainDiagnosis
+from tui.widgets.train_feed import error_words, freeze_long_lived, subscriber
 from tui.widgets.train_log import TrainLog
 from tui.widgets.train_progress import TrainProgress
 from tui.widgets.train_summary import TrainSummary
 from tui.workspace import Change
 
-FLUSHES_PER_SECOND = 5
-"""The progress panel, the log and the diagnosis repaint at most this often."""
-BATCH_INTERVAL = 0.1
-"""The training thread posts a batch at most this often (seconds); the others are dropped."""
-BAD_INPUT = ("DataError", "ModelError", "AcceleratorError", "SpecError")
+FLUSHES_PER_SECOND = REDRAWS_PER_SECOND
+"""The curves, the progress panel and the diagnosis repaint at most this often, in one frame."""
+LOG_EVERY = FLUSHES_PER_SECOND
+"""Epoch lines reach the log every this many flushes (each write lays the screen out again);
+the other events' lines (TrainLog.urgent) at the next one."""
 
 
 class TrainScreen(ShellScreen):
@@ -90,25 +90,21 @@ class TrainScreen(ShellScreen):
         self.active = False
         """Whether a run is being prepared or trained."""
         self._stop_asked = False
-        self._epochs_seen = 0
-        self._history: list[dict[str, float]] = []
-        self._patience: int | None = None
-        self._diagnosis: Diagnosis | None = None
-        self._diagnosis_locked = False
         self._dirty = False
+        self._ticks = 0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-main"):
-            yield LearningCurves(id="train-curves")
-            with Vertical(id="train-side"):
+            yield TrainCurves(id="train-curves")
+            with VerticalScroll(id="train-side"):  # the summary can outgrow a small terminal
                 yield TrainProgress(id="train-progress")
                 yield TrainSummary(id="train-summary")
-        yield Static("", id="train-diagnosis", markup=False)
+        yield TrainDiagnosis(id="train-diagnosis")
         yield TrainLog(id="train-log")
 
     @property
-    def curves(self) -> LearningCurves:
-        return self.query_one(LearningCurves)
+    def curves(self) -> TrainCurves:
+        return self.query_one(TrainCurves)
 
     @property
     def log_view(self) -> TrainLog:
@@ -147,16 +143,15 @@ class TrainScreen(ShellScreen):
         same_data = spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
         self.run_number += 1
         self.active, self._stop_asked = True, False
-        self._history, self._epochs_seen = [], 0
-        self._patience = spec.fit.early_stopping.patience if spec.fit.early_stopping else None
-        self._diagnosis, self._diagnosis_locked = None, False
+        early = spec.fit.early_stopping
+        self.query_one(TrainDiagnosis).begin(early.patience if early else None)
         self.app.training = True
         self.set_class(False, "-done")
         self.progress.tracker.begin("preparing")
         self.curves.clear()
         self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
         self._dirty = True
-        self._flush()
+        self._flush(force=True)
         self._train(spec, dataset if same_data else None, self.run_number)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
@@ -165,37 +160,25 @@ class TrainScreen(ShellScreen):
         try:
             from core.session import TrainingSession
 
+            freeze_long_lived()
             session = TrainingSession(spec, dataset=dataset, runs_dir=None)
-            session.subscribe(self._subscriber(run))
+            session.subscribe(
+                subscriber(
+                    self.post_message,
+                    lambda event: self.EventReceived(event, run),
+                    lambda event: self.BatchReceived(event, run),
+                )
+            )
             self.post_message(self.SessionCreated(session, run))
             try:
                 session.prepare()
             except Exception as exc:  # bad input, said in words: never a traceback
-                name = type(exc).__name__
-                error = str(exc) if name in BAD_INPUT else f"{name}: {exc}"
-                self.post_message(self.PrepareFailed(error, run))
+                self.post_message(self.PrepareFailed(error_words(exc), run))
                 return
             if not get_current_worker().is_cancelled:
                 session.run()
         finally:
             self.post_message(self.SessionClosed(run))
-
-    def _subscriber(self, run: int):
-        """What the session calls in the training thread: post, and post batches sparingly."""
-        last = 0.0
-
-        def deliver(event: events.Event) -> None:
-            nonlocal last
-            if event.per_batch:
-                now = time.monotonic()
-                if now - last < BATCH_INTERVAL:
-                    return
-                last = now
-                self.post_message(self.BatchReceived(event, run))
-            else:
-                self.post_message(self.EventReceived(event, run))
-
-        return deliver
 
     # -- what comes back from the training thread ----------------------------------------
 
@@ -226,7 +209,7 @@ class TrainScreen(ShellScreen):
         self.active = False
         self.app.training = False
         self._dirty = True
-        self._flush()
+        self._flush(force=True)
 
     @on(EventReceived)
     def _event(self, message: EventReceived) -> None:
@@ -236,57 +219,44 @@ class TrainScreen(ShellScreen):
         self.curves.feed(event)
         self.progress.tracker.feed(event)
         self.log_view.feed(event)
+        self.query_one(TrainDiagnosis).feed(event)
         self._dirty = True
         match event:
             case events.RunStarted():
                 self.app.session = self.session  # Inspect finds the live model here
                 self.workspace.changed.publish(Change("session"))
-            case events.EpochEnded(logs=logs):
-                self._history.append(logs)
-            case events.NanDetected(epoch=epoch, batch=batch):
-                self._diagnosis_locked = True
-                self._diagnosis = Diagnosis(
-                    "diverged",
-                    f"diverged: the loss became NaN at epoch {epoch}, batch {batch} — "
-                    "lower the learning rate",
-                )
             case events.Finished():
                 self.query_one(TrainSummary).show_finished(event)
                 self.set_class(True, "-done")
-                self._flush()
+                self._flush(force=True)
             case events.Failed(error=error, run_dir=run_dir):
                 self.query_one(TrainSummary).show_failed(f"Training failed: {error}", run_dir)
                 self.set_class(True, "-done")
                 self.notify(error, title="Training failed", severity="error", timeout=20)
 
-    def _flush(self) -> None:
-        """The timer's tick: show what arrived since the last one."""
+    def _flush(self, force: bool = False) -> None:
+        """The timer's tick: show what arrived since the last one (`force`: the log too, now)."""
+        self._ticks += 1
+        self.curves.repaint()  # in this frame, with everything else
+        if force or self.log_view.urgent or self._ticks % LOG_EVERY == 0:
+            self.log_view.flush()
         if not self._dirty:
             return
         self._dirty = False
         self.progress.flush()
-        self.log_view.flush()
-        if len(self._history) != self._epochs_seen:
-            self._epochs_seen = len(self._history)
-            if not self._diagnosis_locked:
-                self._diagnosis = diagnose(self._history, patience=self._patience)
+        if self.query_one(TrainDiagnosis).flush():  # epochs ended: Inspect reads the weights again
             self.workspace.changed.publish(Change("epoch"))
-        self._show_diagnosis()
-
-    def _show_diagnosis(self) -> None:
-        widget = self.query_one("#train-diagnosis", Static)
-        found = self._diagnosis
-        widget.update(found.text if found else "")
-        for kind in ("improving", "underfitting", "overfitting", "diverged", "flat", "starting"):
-            widget.set_class(found is not None and found.kind == kind, f"-{kind}")
 
     # -- keys ----------------------------------------------------------------------------
 
     def action_pause(self) -> None:
         """Pause before the next batch, or resume."""
         session, tracker = self.session, self.progress.tracker
-        if not self.active or session is None:
+        if not self.active:
             self.notify("Nothing is training: t starts.")
+            return
+        if session is None or session.state != "running":
+            self.notify("Still preparing: space pauses once training has started.")
             return
         if session.paused:
             session.resume()
@@ -306,7 +276,7 @@ class TrainScreen(ShellScreen):
             self.session.stop()
         self.progress.tracker.set_state("stopping")
         self._dirty = True
-        self._flush()
+        self._flush(force=True)
 
     async def action_restart(self) -> None:
         """Train the current spec again (what `t` does)."""

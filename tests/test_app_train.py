@@ -12,6 +12,7 @@ from core.spec import CompileSpec, DataSpec, EarlyStoppingSpec, FitSpec, LayerSp
 from screens.confirm import ChoiceDialog
 from screens.train import TrainScreen
 from tests.conftest_app import make_app, settle, write_spec
+from tui.widgets.train_feed import error_words, subscriber
 from tui.widgets.train_log import event_line, logs_text
 from tui.widgets.train_progress import ProgressTracker, duration
 from tui.widgets.train_summary import TrainSummary
@@ -60,10 +61,11 @@ async def test_a_run_shows_every_epoch_progress_summary_and_tells_inspect(tmp_pa
         await settle(pilot)
         kinds: list[str] = []
         app.workspace.changed.subscribe(app, lambda change: kinds.append(change.kind))
+        training: list[bool] = []
+        app.watch(app, "training", lambda value: training.append(value), init=False)
         screen = await start(pilot)
-        assert app.training
         done = await finish(pilot, screen)
-        assert not app.training
+        assert training == [True, False]  # quitting asks while it is True
         assert done.reason == "completed" and done.epochs_run == 6
         assert screen.curves.epochs == [1, 2, 3, 4, 5, 6]
         assert set(screen.curves.series) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
@@ -186,6 +188,13 @@ def test_batches_coalesce_and_events_read_as_words():
     assert TrainScreen.BatchReceived(batch, 1).can_replace(newer)
     assert not TrainScreen.EventReceived(events.EpochStarted(2), 1).can_replace(newer)
     assert not TrainScreen.BatchReceived(batch, 1).can_replace(TrainScreen.EventReceived(batch, 1))
+    posted = []
+    deliver = subscriber(posted.append, lambda e: ("event", e), lambda e: ("batch", e))
+    for n in range(1, 101):  # a burst of batches: the first goes, the rest within 0.1 s do not
+        deliver(events.BatchEnded(1, n, 100, 0.5))
+    deliver(events.EpochEnded(1, {"loss": 0.5}, 0.01))
+    assert [kind for kind, _ in posted] == ["batch", "event"]
+    assert error_words(ValueError("x")) == "ValueError: x"
     logs = {"accuracy": 0.9, "loss": 0.25, "val_accuracy": 0.85, "val_loss": 0.3}
     assert logs_text(logs) == "loss 0.2500 val 0.3000  accuracy 0.9000 val 0.8500"
     ended = events.EpochEnded(7, logs, 0.5, best_epoch=3, wait=4, patience=20)

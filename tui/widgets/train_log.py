@@ -13,6 +13,8 @@ from core import events
 from tui.widgets.train_progress import duration, number
 
 MAX_LINES = 5000
+QUIET = (events.EpochStarted, events.BatchEnded, events.EpochEnded)
+"""Events that come many times a run: their lines may wait; any other's is `urgent`."""
 
 
 def logs_text(logs: dict[str, float]) -> str:
@@ -50,7 +52,7 @@ def event_line(event: events.Event, epochs: int = 0) -> Text | None:
             of = f"/{epochs}" if epochs else ""
             line = Text(f"epoch {epoch}{of}  ", style="bold")
             line.append(logs_text(logs))
-            line.append(f"  {seconds:.2f} s", style="dim")
+            line.append(f"  {seconds:.2f}s", style="dim")
             if event.patience and event.wait:
                 line.append(f"  no improvement {event.wait}/{event.patience}", style="dim")
             if event.best_epoch == epoch:
@@ -106,9 +108,11 @@ class TrainLog(RichLog):
     """Every training event, one line each, scrolling; `feed()` queues, `flush()` writes."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, **kwargs)
+        super().__init__(max_lines=MAX_LINES, min_width=20, wrap=True, markup=False, **kwargs)
         self.epochs = 0
         self._pending: list[Text] = []
+        self.urgent = False
+        """Whether a queued line should be written at the next flush (not an epoch line)."""
         self.plain: list[str] = []
         """Every line written, unwrapped, as plain text."""
         self.border_title = "events"
@@ -120,18 +124,30 @@ class TrainLog(RichLog):
         line = event_line(event, self.epochs)
         if line is not None:
             self._pending.append(line)
+            self.urgent = self.urgent or not isinstance(event, QUIET)
 
     def say(self, text: str, style: str = "") -> None:
-        """Queue a line of the screen's own (a failed start, a hint)."""
+        """Queue a line of the screen's own (a failed start, a hint), written at the next flush."""
         self._pending.append(Text(text, style=style))
+        self.urgent = True
+
+    @property
+    def pending(self) -> bool:
+        """Whether lines wait for the next flush."""
+        return bool(self._pending)
 
     def flush(self) -> None:
-        """Write the queued lines."""
-        pending, self._pending = self._pending, []
+        """Write the queued lines, following them unless the user scrolled up to read."""
+        if not self._pending:
+            return
+        follow = self.is_vertical_scroll_end
+        pending, self._pending, self.urgent = self._pending, [], False
         for line in pending:
             self.plain.append(line.plain)
-            self.write(line)
+            self.write(line, scroll_end=False)
         del self.plain[:-MAX_LINES]
+        if follow:  # now, so the scroll joins this frame instead of making its own
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     @property
     def text(self) -> str:

@@ -171,36 +171,41 @@ class TrainProgress(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(STATES["idle"], id="progress-state", markup=False)
         with Horizontal(classes="progress-row"):
-            yield Label("epochs", id="epochs-label")
-            yield ProgressBar(total=1, show_eta=False, id="epoch-bar")
+            yield Label("epochs", id="epochs-label", markup=False)
+            yield ProgressBar(total=1, show_percentage=False, show_eta=False, id="epoch-bar")
         with Horizontal(classes="progress-row"):
-            yield Label("batches", id="batches-label")
-            yield ProgressBar(total=1, show_eta=False, id="batch-bar")
-        yield Static("", id="progress-speed", markup=False)
-        yield Static("", id="progress-patience", markup=False)
-        yield Static("", id="progress-best", markup=False)
+            yield Label("batches", id="batches-label", markup=False)
+            yield ProgressBar(total=1, show_percentage=False, show_eta=False, id="batch-bar")
+        yield Static("", id="progress-facts", markup=False)
 
     def flush(self) -> None:
         """Show the tracker's latest view (a no-op when nothing visible changed)."""
         self.view = self.tracker.view()
 
-    def watch_view(self, v: ProgressView) -> None:
+    def watch_view(self, old: ProgressView, v: ProgressView) -> None:
+        # Every line has a fixed size: updates repaint, never re-layout the screen.
         state = STATES.get(v.state, v.state)
         if v.state in ("running", "paused", "pausing", "stopping") and v.epochs:
             state += f" · epoch {v.epoch}/{v.epochs}"
-        self.query_one("#progress-state", Static).update(state)
-        self.query_one("#epochs-label", Label).update(f"epochs {v.epochs_done}/{v.epochs or '?'}")
-        self.query_one("#epoch-bar", ProgressBar).update(total=max(v.epochs, 1), progress=v.epochs_done)
-        self.query_one("#batches-label", Label).update(f"batches {v.batch}/{v.steps or '?'}")
-        self.query_one("#batch-bar", ProgressBar).update(total=max(v.steps, 1), progress=v.batch)
-        speed = f"{v.samples_per_s:,.0f} samples/s" if v.samples_per_s else "— samples/s"
-        if v.seconds_left is not None:
-            speed += f" · {'≤ ' if v.at_most and v.state != 'finished' else ''}{duration(v.seconds_left)} left"
-        self.query_one("#progress-speed", Static).update(speed)
-        if v.patience:
-            patience = f"no improvement {v.wait}/{v.patience}"
-        else:
-            patience = "early stopping off" if v.epochs else ""
-        self.query_one("#progress-patience", Static).update(patience)
-        best = f"best epoch {v.best_epoch}" + (f" · {v.best_text}" if v.best_text else "")
-        self.query_one("#progress-best", Static).update(best if v.best_epoch else "")
+        self.query_one("#progress-state", Static).update(state, layout=False)
+        if (old.epochs_done, old.epochs) != (v.epochs_done, v.epochs):
+            self.query_one("#epochs-label", Label).update(f"epochs {v.epochs_done}/{v.epochs or '?'}", layout=False)
+            self.query_one("#epoch-bar", ProgressBar).update(total=max(v.epochs, 1), progress=v.epochs_done)
+        if (old.batch, old.steps) != (v.batch, v.steps):
+            self.query_one("#batches-label", Label).update(f"batches {v.batch}/{v.steps or '?'}", layout=False)
+            self.query_one("#batch-bar", ProgressBar).update(total=max(v.steps, 1), progress=v.batch)
+        self.query_one("#progress-facts", Static).update(facts(v), layout=False)
+
+
+def facts(v: ProgressView) -> str:
+    """The panel's last three lines: speed and time left, patience, the best epoch."""
+    speed = f"{v.samples_per_s:,.0f} samples/s" if v.samples_per_s else "— samples/s"
+    if v.seconds_left is not None:
+        bound = "≤ " if v.at_most and v.state != "finished" else ""
+        speed += f" · {bound}{duration(v.seconds_left)} left"
+    if v.patience:
+        patience = f"no improvement {v.wait}/{v.patience}"
+    else:
+        patience = "early stopping off" if v.epochs else ""
+    best = f"best epoch {v.best_epoch}" + (f" · {v.best_text}" if v.best_text else "")
+    return "\n".join((speed, patience, best if v.best_epoch else ""))

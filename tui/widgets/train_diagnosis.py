@@ -1,0 +1,64 @@
+"""The one-line diagnosis under the curves: improving, underfitting, overfitting, diverged.
+
+The words are core.diagnosis's, worked out again only when an epoch has ended since the last look;
+a NaN loss says so at once and keeps saying it for the rest of the run.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from core import events
+from core.diagnosis import Diagnosis, diagnose
+
+KINDS = ("starting", "improving", "underfitting", "overfitting", "diverged", "flat")
+
+
+class TrainDiagnosis(Static):
+    """What the curves say so far, styled by kind (classes -improving, -overfitting, …)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.diagnosis: Diagnosis | None = None
+        """The diagnosis shown (None before a run's first epoch)."""
+        self.history: list[dict[str, float]] = []
+        self._patience: int | None = None
+        self._judged = 0
+        self._locked = False
+
+    def begin(self, patience: int | None) -> None:
+        """A new run: forget the last; `patience` is early stopping's, None when it is off."""
+        self.history, self._patience, self._judged, self._locked = [], patience, 0, False
+        self._show(None)
+
+    def feed(self, event: events.Event) -> None:
+        """Take a core event: epochs are judged at the next `flush()`, a NaN at once."""
+        match event:
+            case events.EpochEnded(logs=logs):
+                self.history.append(logs)
+            case events.NanDetected(epoch=epoch, batch=batch):
+                self._locked = True
+                self._show(
+                    Diagnosis(
+                        "diverged",
+                        f"diverged: the loss became NaN at epoch {epoch}, batch {batch} — "
+                        "lower the learning rate",
+                    )
+                )
+
+    def flush(self) -> bool:
+        """Diagnose the epochs that ended since the last flush; True if there were any."""
+        if len(self.history) == self._judged:
+            return False
+        self._judged = len(self.history)
+        if not self._locked:
+            self._show(diagnose(self.history, patience=self._patience))
+        return True
+
+    def _show(self, found: Diagnosis | None) -> None:
+        if found == self.diagnosis and found is not None:
+            return
+        self.diagnosis = found
+        self.update(found.text if found else "", layout=False)  # always two lines high
+        for kind in KINDS:
+            self.set_class(found is not None and found.kind == kind, f"-{kind}")
