@@ -181,4 +181,6 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunRecord]:
     if not base.is_dir():
         return []
     folders = [p for p in base.iterdir() if p.is_dir() and (p / "spec.toml").exists()]
-    return [read_run(p) for p in sorted(folders, key=lambda p: p.name, reverse=True)]
+    # Newest first; two runs started in the same second are told apart by when their spec was written.
+    newest = sorted(folders, key=lambda p: (p.name[:15], (p / "spec.toml").stat().st_mtime_ns), reverse=True)
+    return [read_run(p) for p in newest]
