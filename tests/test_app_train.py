@@ -12,7 +12,7 @@ from core.spec import CompileSpec, DataSpec, EarlyStoppingSpec, FitSpec, LayerSp
 from screens.confirm import ChoiceDialog
 from screens.train import TrainScreen
 from tests.conftest_app import make_app, settle, write_spec
-from tui.widgets.train_feed import error_words, subscriber
+from tui.widgets.train_feed import Feed, error_words
 from tui.widgets.train_log import event_line, logs_text
 from tui.widgets.train_progress import ProgressTracker, duration
 from tui.widgets.train_summary import TrainSummary
@@ -182,18 +182,20 @@ async def test_quitting_while_training_asks_then_stops_the_run(tmp_path):
     assert result.epochs_run < 2000
 
 
-def test_batches_coalesce_and_events_read_as_words():
-    batch = events.BatchEnded(1, 3, 10, 0.5)
-    newer = TrainScreen.BatchReceived(events.BatchEnded(1, 4, 10, 0.4), 1)
-    assert TrainScreen.BatchReceived(batch, 1).can_replace(newer)
-    assert not TrainScreen.EventReceived(events.EpochStarted(2), 1).can_replace(newer)
-    assert not TrainScreen.BatchReceived(batch, 1).can_replace(TrainScreen.EventReceived(batch, 1))
-    posted = []
-    deliver = subscriber(posted.append, lambda e: ("event", e), lambda e: ("batch", e))
-    for n in range(1, 101):  # a burst of batches: the first goes, the rest within 0.1 s do not
-        deliver(events.BatchEnded(1, n, 100, 0.5))
-    deliver(events.EpochEnded(1, {"loss": 0.5}, 0.01))
-    assert [kind for kind, _ in posted] == ["batch", "event"]
+def test_events_are_gathered_batches_coalesced_and_read_as_words():
+    posted: list[tuple] = []
+    feed = Feed(posted.append, lambda gathered: gathered)
+    feed(events.RunStarted("", {}, 3, 100))  # not gathered: posted at once
+    for epoch in (1, 2):
+        feed(events.EpochStarted(epoch))
+        for n in range(1, 101):
+            feed(events.BatchEnded(epoch, n, 100, 0.5))
+        feed(events.EpochEnded(epoch, {"loss": 0.5}, 0.01))
+    feed(events.NanDetected(3, 1))  # said at once, with everything gathered before it
+    assert len(posted) == 2 and len(posted[0]) == 1
+    kinds = [type(e).__name__ for e in posted[1]]
+    assert kinds == ["EpochStarted", "BatchEnded", "EpochEnded"] * 2 + ["NanDetected"]
+    assert [e.batch for e in posted[1] if e.per_batch] == [100, 100]  # each epoch's latest only
     assert error_words(ValueError("x")) == "ValueError: x"
     logs = {"accuracy": 0.9, "loss": 0.25, "val_accuracy": 0.85, "val_loss": 0.3}
     assert logs_text(logs) == "loss 0.2500 val 0.3000  accuracy 0.9000 val 0.8500"
@@ -202,7 +204,7 @@ def test_batches_coalesce_and_events_read_as_words():
     assert "no improvement 4/20" in str(event_line(ended, 40))
     stopped = events.EarlyStopped(24, 17, True, "val_loss", 0.3)
     assert "weights restored to epoch 17" in str(event_line(stopped))
-    assert event_line(batch) is None
+    assert event_line(events.BatchEnded(1, 3, 10, 0.5)) is None
     assert duration(5) == "5 s" and duration(185) == "3:05" and duration(3723) == "1:02:03"
 
 

@@ -1,14 +1,17 @@
-"""What runs in the training thread for the Train screen: the session's subscriber, and words for
+"""What runs in the training threads for the Train screen: the session's subscriber, and words for
 the errors that stop a run before it starts.
 
-The subscriber only posts messages (post_message is thread-safe); batches, which come hundreds of
-times a second, are posted at most every BATCH_INTERVAL seconds, the rest dropped.
+Epochs may end dozens of times a second and batches hundreds: the subscriber gathers events and
+posts them together, at most every POST_INTERVAL seconds, keeping only the latest batch. Events
+the user must see at once (a NaN, a pause, a stop, the end) go out immediately, with what was
+gathered before them. Posting is all it does (post_message is thread-safe).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+import threading
 import time
 from collections.abc import Callable
 
@@ -16,32 +19,40 @@ from textual.message import Message
 
 from core import events
 
-BATCH_INTERVAL = 0.1
-"""The training thread posts a batch at most this often (seconds); the others are dropped."""
+POST_INTERVAL = 0.25
+"""Gathered events are posted at most this often (seconds)."""
+GATHERED = (events.EpochStarted, events.BatchEnded, events.EpochEnded)
+"""Events that may wait for the next post; any other is posted at once."""
 BAD_INPUT = ("DataError", "ModelError", "AcceleratorError", "SpecError")
 """Errors about the user's input: their own words are the message, without the type's name."""
 
 
-def subscriber(
-    post: Callable[[Message], object],
-    on_event: Callable[[events.Event], Message],
-    on_batch: Callable[[events.Event], Message],
-) -> Callable[[events.Event], None]:
-    """A session subscriber posting `on_event(event)`, or `on_batch(event)` for a batch, sparingly."""
-    last = 0.0
+class Feed:
+    """A session subscriber posting `message(events)` with the events gathered since its last post.
 
-    def deliver(event: events.Event) -> None:
-        nonlocal last
-        if event.per_batch:
+    Keras may report batch ends from a thread of its own, so the gathering is locked.
+    """
+
+    def __init__(self, post: Callable[[Message], object], message: Callable[[tuple], Message]):
+        self._post, self._message = post, message
+        self._lock = threading.Lock()
+        self._pending: list[events.Event] = []
+        self._batch: events.Event | None = None
+        self._last = 0.0
+
+    def __call__(self, event: events.Event) -> None:
+        with self._lock:
+            pending = self._pending
+            if event.per_batch:  # only the latest batch is worth showing
+                if self._batch is not None and pending and pending[-1] is self._batch:
+                    pending.pop()
+                self._batch = event
+            pending.append(event)
             now = time.monotonic()
-            if now - last < BATCH_INTERVAL:
+            if isinstance(event, GATHERED) and now - self._last < POST_INTERVAL:
                 return
-            last = now
-            post(on_batch(event))
-        else:
-            post(on_event(event))
-
-    return deliver
+            self._pending, self._batch, self._last = [], None, now
+            self._post(self._message(tuple(pending)))  # inside the lock: posts stay in order
 
 
 def error_words(exc: BaseException) -> str:

@@ -70,6 +70,10 @@ class ProgressTracker:
         self.epoch_began = 0.0
         self.history: list[dict[str, float]] = []
 
+    @property
+    def epochs_done(self) -> int:
+        return self.view_state.epochs_done
+
     def set_state(self, state: str) -> None:
         self.view_state = replace(self.view_state, state=state)
 
