@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "spec", nargs="?", help="the experiment spec (.toml); default: the last one"
     )
+    parser.add_argument(
+        "--graphics",
+        action="store_true",
+        help="draw pictures with the terminal's Kitty or Sixel graphics where it has them "
+        "(asks the terminal at start, about 0.25 s; otherwise pictures use half-cell blocks)",
+    )
     return parser
 
 
@@ -60,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     if sys.__stderr__ is not None and sys.__stderr__.isatty():
         log = quiet_terminal()
     from tui.app import LayerlabApp
+
+    if args.graphics and sys.__stdout__ is not None and sys.__stdout__.isatty():
+        # textual-image asks the terminal what it can draw; only possible before the app reads stdin.
+        import tui.widgets.picture  # noqa: F401
 
     app = LayerlabApp(args.spec)
     # Our own loop: asyncio.run() would join the worker threads before returning.
