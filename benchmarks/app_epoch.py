@@ -9,7 +9,7 @@ programs alike. It holds everything: the fit step, validation, the callbacks, an
 handling and repaints. Early stopping is off and the epoch count fixed. Runs alternate; the ratio
 is of medians (budget 1.05, DESIGN.md section 7).
 
-    python benchmarks/app_epoch.py [--data ../shared/data/red-wine.csv] [--runs 5] [--epochs 60]
+    python benchmarks/app_epoch.py [--data ../shared/data/red-wine.csv] [--runs 5] [--epochs 100]
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "red-wine.csv"))
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -8,6 +8,7 @@ repainted a few times a second however fast epochs come.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from textual.worker import get_current_worker
 from core import events
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
+from tui.widgets.curves import REDRAWS_PER_SECOND
 from tui.widgets.train_curves import TrainCurves
 from tui.widgets.train_diagnosis import TrainDiagnosis
 from tui.widgets.train_feed import Feed, error_words, freeze_long_lived
@@ -29,13 +31,18 @@ from tui.widgets.train_progress import TrainProgress
 from tui.widgets.train_summary import TrainSummary
 from tui.workspace import Change
 
-FLUSHES_PER_SECOND = 2
-"""The curves, the progress panel and the diagnosis repaint at most this often, in one frame.
-Each such frame costs the UI thread about 9 ms of CPU that training (on both cores, sharing the
-GIL) pays for: at 2 a second the app stays within 5% of a bare fit's epoch time."""
-LOG_EVERY = FLUSHES_PER_SECOND
-"""Epoch lines reach the log every this many flushes (each write lays the screen out again);
-the other events' lines (TrainLog.urgent) at the next one."""
+TICKS_PER_SECOND = REDRAWS_PER_SECOND
+"""How often the screen looks for news to show: at most this many frames a second."""
+UI_SHARE = 0.03
+"""While training, news is shown only once the UI thread has used less than this share of a core
+since it last showed some. A frame of this screen costs it about 10 ms and training shares both the
+cores and the GIL with it: so the app slows a fit by a few percent at most (DESIGN.md's budget is
+5%), whatever the terminal's size or the epochs' pace..."""
+MAX_WAIT = 1.0
+"""...but never waits longer than this (seconds)."""
+LOG_INTERVAL = 1.0
+"""Epoch lines reach the log at most this often (each write lays the screen out again); the other
+events' lines (TrainLog.urgent) at the next tick."""
 
 
 class TrainScreen(ShellScreen):
@@ -86,7 +93,7 @@ class TrainScreen(ShellScreen):
         """Whether a run is being prepared or trained."""
         self._stop_asked = False
         self._dirty = False
-        self._ticks = 0
+        self._shown_at = self._shown_cpu = self._logged_at = 0.0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-main"):
@@ -110,7 +117,7 @@ class TrainScreen(ShellScreen):
         return self.query_one(TrainProgress)
 
     def on_mount(self) -> None:
-        self.set_interval(1 / FLUSHES_PER_SECOND, self._flush, name="train-screen-flush")
+        self.set_interval(1 / TICKS_PER_SECOND, self._flush, name="train-screen-flush")
         self.log_view.say(
             f"Press t to train {self.workspace.spec.name!r}; space pauses, s stops and keeps the "
             "best weights. Curves: m next metric, l log scale, z zoom.",
@@ -153,21 +160,21 @@ class TrainScreen(ShellScreen):
     def _train(self, spec: Any, dataset: Any, run: int) -> None:
         """Prepare and train in this thread; report only through messages."""
         try:
-            from core.session import TrainingSession
-
-            freeze_long_lived()
-            session = TrainingSession(spec, dataset=dataset, runs_dir=None)
-            session.subscribe(
-                Feed(self.post_message, lambda gathered: self.EventsReceived(gathered, run))
-            )
-            self.post_message(self.SessionCreated(session, run))
             try:
+                from core.session import TrainingSession
+
+                freeze_long_lived()
+                session = TrainingSession(spec, dataset=dataset, runs_dir=None)
+                session.subscribe(
+                    Feed(self.post_message, lambda gathered: self.EventsReceived(gathered, run))
+                )
+                self.post_message(self.SessionCreated(session, run))
                 session.prepare()
             except Exception as exc:  # bad input, said in words: never a traceback
                 self.post_message(self.PrepareFailed(error_words(exc), run))
                 return
             if not get_current_worker().is_cancelled:
-                session.run()
+                session.run()  # every failure in here becomes a Failed event
         finally:
             self.post_message(self.SessionClosed(run))
 
@@ -231,10 +238,16 @@ class TrainScreen(ShellScreen):
                 self.notify(error, title="Training failed", severity="error", timeout=20)
 
     def _flush(self, force: bool = False) -> None:
-        """The timer's tick: show what arrived since the last one (`force`: the log too, now)."""
-        self._ticks += 1
+        """The timer's tick: show what arrived since the last show, within the CPU budget."""
+        now, cpu = time.monotonic(), time.thread_time()
+        elapsed = now - self._shown_at
+        budget_left = cpu - self._shown_cpu <= UI_SHARE * elapsed or elapsed >= MAX_WAIT
+        if not (force or self.log_view.urgent or budget_left):
+            return
+        self._shown_at, self._shown_cpu = now, cpu
         self.curves.repaint()  # in this frame, with everything else
-        if force or self.log_view.urgent or self._ticks % LOG_EVERY == 0:
+        if force or self.log_view.urgent or now - self._logged_at >= LOG_INTERVAL:
+            self._logged_at = now
             self.log_view.flush()
         if not self._dirty:
             return

@@ -14,7 +14,7 @@ from screens.train import TrainScreen
 from tests.conftest_app import make_app, settle, write_spec
 from tui.widgets.train_feed import Feed, error_words
 from tui.widgets.train_log import event_line, logs_text
-from tui.widgets.train_progress import ProgressTracker, duration
+from tui.widgets.train_progress import ProgressTracker, duration, number
 from tui.widgets.train_summary import TrainSummary
 
 
@@ -122,10 +122,19 @@ async def test_pause_holds_and_stop_ends_within_the_epoch(tmp_path):
         await pilot.press("space")
         await until(pilot, lambda: "▶ resumed" in screen.log_view.text)
         await until(pilot, lambda: len(screen.curves.epochs) > held)
-        at_press = screen.progress.tracker.view_state.epoch
+        session, seen, at_stop = screen.session, [], []
+        session.subscribe(seen.append)  # every event, batches too, as training publishes them
+        stop = session.stop
+
+        def stop_noting_when() -> None:
+            at_stop.append(len(seen))
+            stop()
+
+        session.stop = stop_noting_when
         await pilot.press("s")
         done = await finish(pilot, screen)
-        assert done.reason == "stopped" and done.epochs_run <= at_press + 1
+        after = [e for e in seen[at_stop[0]:] if isinstance(e, events.BatchEnded)]
+        assert done.reason == "stopped" and len(after) <= 3  # the batch in flight, not the epoch
         assert "■ stopped by you in epoch" in screen.log_view.text
 
 
@@ -205,6 +214,7 @@ def test_events_are_gathered_batches_coalesced_and_read_as_words():
     stopped = events.EarlyStopped(24, 17, True, "val_loss", 0.3)
     assert "weights restored to epoch 17" in str(event_line(stopped))
     assert event_line(events.BatchEnded(1, 3, 10, 0.5)) is None
+    assert [number(v) for v in (0.25, 3.1e-05, 2.6e32, float("nan"))] == ["0.2500", "3.1e-05", "2.6e+32", "nan"]
     assert duration(5) == "5 s" and duration(185) == "3:05" and duration(3723) == "1:02:03"
 
 

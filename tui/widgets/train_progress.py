@@ -145,10 +145,10 @@ class ProgressTracker:
 
 
 def number(value: float) -> str:
-    """A metric's value as the log and the panels show it: 0.1234, 3.1e-05, nan."""
+    """A metric's value as the log and the panels show it: 0.1234, 3.1e-05, 2.62e+32, nan."""
     if not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3g}"
+    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3g}"
 
 
 def duration(seconds: float) -> str:
@@ -190,7 +190,8 @@ class TrainProgress(Vertical):
         # Every line has a fixed size: updates repaint, never re-layout the screen.
         state = STATES.get(v.state, v.state)
         if v.state in ("running", "paused", "pausing", "stopping") and v.epochs:
-            state += f" · epoch {v.epoch}/{v.epochs}"
+            running = min(max(v.epoch, v.epochs_done + 1), v.epochs)  # its start may be on its way
+            state += f" · epoch {running}/{v.epochs}"
         self.query_one("#progress-state", Static).update(state, layout=False)
         if (old.epochs_done, old.epochs) != (v.epochs_done, v.epochs):
             self.query_one("#epochs-label", Label).update(f"epochs {v.epochs_done}/{v.epochs or '?'}", layout=False)
