@@ -6,6 +6,8 @@ neither keras nor tensorflow, so the app can draw forms before the heavy modules
 
 from __future__ import annotations
 
+import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,8 @@ ACTIVATIONS = (
 )
 PADDINGS = ("valid", "same")
 PRETRAINED_BASES = ("vgg16", "mobilenet_v2", "resnet50", "efficientnet_b0")
+MAX_SEED = 2**32 - 1
+"""NumPy's and Keras' seeds are unsigned 32-bit integers."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +85,21 @@ class Param:
         if kind == "bool":
             if isinstance(value, bool):
                 return value, None
-            return value, f"expected {self.allowed()}, got {value!r}"
+            return value, f"expected {self.allowed()}, got {_shown(value)}"
         if kind == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value, None
-            return value, f"expected {self.allowed()}, got {value!r}"
+            return value, f"expected {self.allowed()}, got {_shown(value)}"
         if kind == "size2":
             if isinstance(value, list | tuple) and len(value) == 2:
                 parts = list(value)
             elif isinstance(value, int) and not isinstance(value, bool):
                 parts = [value]
             else:
-                return value, f"expected {self.allowed()}, got {value!r}"
+                return value, f"expected {self.allowed()}, got {_shown(value)}"
             for part in parts:
                 if not isinstance(part, int) or isinstance(part, bool):
-                    return value, f"expected {self.allowed()}, got {value!r}"
+                    return value, f"expected {self.allowed()}, got {_shown(value)}"
                 reason = self._range(part)
                 if reason:
                     return value, reason
@@ -105,11 +109,13 @@ class Param:
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    return value, f"expected {self.allowed()}, got {value!r}"
+                    return value, f"expected {self.allowed()}, got {_shown(value)}"
         elif kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return value, f"expected {self.allowed()}, got {value!r}"
+                return value, f"expected {self.allowed()}, got {_shown(value)}"
             value = float(value)
+            if not math.isfinite(value):  # NaN compares false with every bound: refuse it first
+                return value, f"{_num(value)} is not a finite number: expected {self.allowed()}"
         reason = self._range(value)
         return value, reason
 
@@ -152,7 +158,18 @@ class Param:
 
 
 def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    if isinstance(value, int):  # exact, and no float overflow for a 400-digit integer
+        return str(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist = 3, 80, 80, 8
+
+
+def _shown(value: Any) -> str:
+    """A refused value as a message quotes it: short, however long or deeply nested."""
+    return _REPR.repr(value)
 
 
 @dataclass(frozen=True)
@@ -243,7 +260,7 @@ LAYERS: dict[str, LayerType] = {
                     max=1.0,
                     max_exclusive=True,
                 ),
-                Param("seed", "int", None, "Seed of the random drops.", min=0),
+                Param("seed", "int", None, "Seed of the random drops.", min=0, max=MAX_SEED),
             ),
             ("rate",),
         ),

@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train an experiment spec without a screen")
     train.add_argument("spec", help="the experiment spec (.toml)")
     train.add_argument("--data", help="read the data from this file or folder instead of data.path")
-    train.add_argument("--epochs", type=_positive, help="train at most this many epochs")
-    train.add_argument("--seed", type=_natural, help="seed of the split and the initial weights")
+    train.add_argument("--epochs", type=_positive, help=f"train at most this many epochs (1 to {specs.MAX_EPOCHS:,})")
+    train.add_argument("--seed", type=_natural, help=f"seed of the split and the initial weights (0 to {specs.MAX_SEED:,})")
     train.add_argument("--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)")
     train.add_argument("--json", action="store_true", help="print one JSON event per line")
     sub.add_parser("datasets", help="list the built-in data sets")
@@ -42,19 +42,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = _natural(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+    """--epochs: 1 up to the spec's own cap, so the spec.toml a run writes loads again."""
+    return _whole(text, 1, specs.MAX_EPOCHS)
 
 
 def _natural(text: str) -> int:
+    """--seed: 0 up to 2**32 - 1, the seeds NumPy and Keras take."""
+    return _whole(text, 0, specs.MAX_SEED)
+
+
+def _whole(text: str, low: int, high: int) -> int:
+    accepted = f"a whole number from {low} to {high:,}"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {accepted}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {accepted}, got {text}")
     return value
 
 

@@ -1,12 +1,21 @@
 """The typed events a training session publishes, and a thread-safe way to hand them out.
 
 Imports neither keras nor tensorflow. Every event turns into one JSON object with an ``event`` key
-(the ``--json`` output and ``events.jsonl``).
+(the ``--json`` output and ``events.jsonl``): strict JSON, which any parser reads.
+
+JSON has no NaN or infinity, so a non-finite number is written as ``null`` and named, with its
+value, in a ``non_finite`` object keyed by its path (dots between keys, ``[i]`` for list items)::
+
+    {"event": "epoch_end", "epoch": 3, "logs": {"loss": null, "val_loss": null}, ...,
+     "non_finite": {"logs.loss": "nan", "logs.val_loss": "inf"}}
+
+``from_dict`` (and ``restore``) put the numbers back. The key is absent when every number is finite.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,15 +34,56 @@ class Event:
         return {"event": self.event, **asdict(self)}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), default=_plain)
+        """One line of strict JSON: NaN and infinities as null, named under ``non_finite``."""
+        non_finite: dict[str, str] = {}
+        data = _strict(self.to_dict(), "", non_finite)
+        if non_finite:
+            data["non_finite"] = non_finite
+        return json.dumps(data, allow_nan=False)
 
 
-def _plain(value: Any) -> Any:
-    """Numbers from numpy and tensors become plain floats in JSON."""
+NON_FINITE = "non_finite"
+
+
+def _strict(value: Any, path: str, non_finite: dict[str, str]) -> Any:
+    """`value` with JSON's own types only; each non-finite number becomes None, noted by path."""
+    if isinstance(value, dict):
+        return {str(k): _strict(v, f"{path}.{k}" if path else str(k), non_finite) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v, f"{path}[{i}]", non_finite) for i, v in enumerate(value)]
+    if value is None or isinstance(value, str | bool | int):
+        return value
     try:
-        return float(value)
+        number = float(value)  # numpy scalars and 0-d tensors
     except (TypeError, ValueError):
         return str(value)
+    if math.isfinite(number):
+        return number
+    non_finite[path] = str(number)  # "nan", "inf" or "-inf"
+    return None
+
+
+def restore(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's JSON form with its non-finite numbers put back (``non_finite`` removed).
+
+    Lines written before strict JSON (with bare NaN tokens) come back unchanged.
+    """
+    data = dict(data)
+    for path, text in (data.pop(NON_FINITE, None) or {}).items():
+        _put(data, path, float(text))
+    return data
+
+
+def _put(data: dict[str, Any], path: str, number: float) -> None:
+    """Set the value at a dotted path; a key that itself holds dots is matched whole first."""
+    if path in data or "." not in path:
+        data[path] = number
+        return
+    head, rest = path.split(".", 1)
+    inner = data.get(head)
+    if isinstance(inner, dict):
+        data[head] = inner = dict(inner)
+        _put(inner, rest, number)
 
 
 @dataclass(frozen=True)
@@ -142,8 +192,8 @@ EVENTS: dict[str, type[Event]] = {
 
 
 def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from its JSON form (events.jsonl)."""
-    data = dict(data)
+    """Rebuild an event from its JSON form (events.jsonl), non-finite numbers included."""
+    data = restore(data)
     cls = EVENTS[data.pop("event")]
     return cls(**data)
 

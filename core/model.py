@@ -6,6 +6,7 @@ so an impossible stack fails on the layer that cannot take its input, and that l
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,8 +159,20 @@ def check(layers: list[LayerSpec], input_shape: Shape, load_weights: bool = Fals
     if not layers:
         report.error = ModelError("the model has no layers", None, "add a layer with 'a', e.g. Dense(1)")
         return report
-    report.model = keras.Model(inputs, x)
+    try:
+        report.model = keras.Model(inputs, x)
+    except Exception as exc:  # e.g. Keras' graph walk exceeding the recursion limit on a very deep stack
+        report.error = _whole_stack_error(exc, len(layers))
     return report
+
+
+def _whole_stack_error(exc: Exception, n_layers: int) -> ModelError:
+    """Keras' refusal of the stack as a whole (each layer on its own was fine)."""
+    return ModelError(
+        f"Keras could not join the {n_layers} layers into one model ({type(exc).__name__}: {_keras_problem(exc)})",
+        None,
+        "use fewer layers: the course's models have a few dozen at most",
+    )
 
 
 def _size(weight) -> int:
@@ -206,15 +219,26 @@ def build(spec: Spec, input_shape: Shape, seed: int | None = None) -> keras.Mode
     report = check(spec.layers, input_shape, load_weights=True)
     if report.error:
         raise report.error
-    model = keras.Sequential([keras.Input(shape=tuple(input_shape))], name=_model_name(spec.name))
-    for layer in report.model.layers[1:]:
-        model.add(layer)
+    try:
+        model = keras.Sequential([keras.Input(shape=tuple(input_shape))], name=model_name(spec.name))
+        for layer in report.model.layers[1:]:
+            model.add(layer)
+    except Exception as exc:  # a stack that built layer by layer but not as a Sequential model
+        raise _whole_stack_error(exc, len(spec.layers)) from None
     return model
 
 
-def _model_name(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
-    return cleaned or "model"
+def model_name(name: str) -> str:
+    """The spec's name as Keras takes it: ASCII letters, digits and underscores, from a letter.
+
+    TensorFlow refuses any other name as a scope name, and only when fit starts; the run folder
+    and the summaries keep the user's own name ("vin rouge é" → "vin_rouge", "(draft) wine" →
+    "draft_wine", "日本" → "model").
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    if not cleaned[:1].isalpha():
+        cleaned = f"model_{cleaned}".rstrip("_")
+    return cleaned
 
 
 # ---------------------------------------------------------------------------------------------

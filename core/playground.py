@@ -8,6 +8,7 @@ is extracted, so the kernel presets and the activation names are cheap to read.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -96,11 +97,16 @@ def parse_kernel(text: str) -> np.ndarray:
     for i, row in enumerate(rows, 1):
         words = [w for w in re.split(r"[,\s]+", row.strip().strip("[]")) if w]
         try:
-            parsed.append([float(w.strip("[]")) for w in words])
+            numbers = [float(w.strip("[]")) for w in words]
         except ValueError:
             raise InspectError(
                 f"kernel row {i} ({row.strip()!r}) holds something that is not a number"
             ) from None
+        if not all(math.isfinite(n) for n in numbers):  # float() reads "nan" and "inf" too
+            raise InspectError(
+                f"kernel row {i} ({row.strip()!r}) holds nan or inf; a kernel takes finite numbers"
+            )
+        parsed.append(numbers)
     widths = {len(r) for r in parsed}
     if len(widths) != 1:
         raise InspectError(

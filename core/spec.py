@@ -7,7 +7,10 @@ and what would be accepted.
 from __future__ import annotations
 
 import copy
+import math
 import os
+import reprlib
+import stat
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -16,7 +19,7 @@ from typing import Any
 
 import tomli_w
 
-from core.catalog import ALIASES, LAYERS
+from core.catalog import ALIASES, LAYERS, MAX_SEED
 
 TASKS = ("auto", "regression", "binary", "multiclass")
 FEATURE_SCALES = ("standard", "minmax", "none")
@@ -46,6 +49,12 @@ METRICS = (
 DEVICES = ("auto", "cpu", "gpu", "tpu")
 STRATEGIES = ("auto", "none", "mirrored", "tpu", "multi_worker")
 MONITORS_HINT = "val_loss, loss, or val_<metric>"
+MAX_EPOCHS = 100_000
+MAX_LAYERS = 200
+"""Far beyond any course model. Keras builds a stack in time that grows with the square of its
+depth (800 Dense layers: 1.5 minutes), and near 1,000 its graph walk exceeds Python's recursion limit."""
+MAX_SPEC_BYTES = 1 << 20
+"""A spec is a page of TOML; anything larger is not one (or is /dev/zero)."""
 
 
 class SpecError(ValueError):
@@ -218,15 +227,18 @@ class _Table:
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(value, bool) and bool not in kinds:
-            raise self.error(name, f"expected {_names(kinds)}, got {value!r}")
+            raise self.error(name, f"expected {_names(kinds)}, got {_shown(value)}")
         if not isinstance(value, kinds):
-            raise self.error(name, f"expected {_names(kinds)}, got {_kind(value)} {value!r}")
+            raise self.error(name, f"expected {_names(kinds)}, got {_kind(value)} {_shown(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            # nan < low is False: without this, NaN and infinities would pass every range check.
+            raise self.error(name, f"{value!r} is not allowed: expected a finite number{_bounds(low, high, low_open, high_open)}")
         if choices is not None and value not in choices:
-            raise self.error(name, f"{value!r} is not allowed: expected one of {', '.join(map(repr, choices))}")
+            raise self.error(name, f"{_shown(value)} is not allowed: expected one of {', '.join(map(repr, choices))}")
         if low is not None and (value < low or (low_open and value == low)):
-            raise self.error(name, f"{value!r} is too small: expected {'>' if low_open else '>='} {low}")
+            raise self.error(name, f"{_shown(value)} is too small: expected{_bounds(low, high, low_open, high_open)}")
         if high is not None and (value > high or (high_open and value == high)):
-            raise self.error(name, f"{value!r} is too large: expected {'<' if high_open else '<='} {high}")
+            raise self.error(name, f"{_shown(value)} is too large: expected{_bounds(low, high, low_open, high_open)}")
         return value
 
     def take_str_list(self, name: str, default: list[str], choices=None) -> list[str]:
@@ -236,7 +248,7 @@ class _Table:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(name, f"expected a list of strings, got {value!r}")
+            raise self.error(name, f"expected a list of strings, got {_shown(value)}")
         for i, item in enumerate(value):
             if choices is not None and item not in choices:
                 raise SpecError(
@@ -249,6 +261,29 @@ class _Table:
     def done(self, allowed: list[str]) -> None:
         for name in self.raw:
             raise self.error(name, f"unknown key; this table takes {', '.join(allowed)}")
+
+
+def _bounds(low, high, low_open: bool, high_open: bool) -> str:
+    """The accepted range in words, e.g. " > 0 and <= 10" (empty when unbounded)."""
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {_num(low)}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {_num(high)}")
+    return " " + " and ".join(parts) if parts else ""
+
+
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist = 3, 80, 80, 8
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: short, and safe for a 5,000-deep nested array."""
+    return _REPR.repr(value)
 
 
 def _names(kinds: tuple[type, ...]) -> str:
@@ -271,7 +306,7 @@ def _data(raw: Any, file: str | None) -> DataSpec:
         task=t.take("task", str, "auto", choices=TASKS),
         drop=t.take_str_list("drop", []),
         valid_fraction=t.take("valid_fraction", float, 0.3, low=0.0, high=0.9, high_open=False),
-        seed=t.take("seed", int, 0, low=0),
+        seed=t.take("seed", int, 0, low=0, high=MAX_SEED),
         features_scale=t.take("features_scale", str, "standard", choices=FEATURE_SCALES),
         target_scale=t.take("target_scale", str, "none", choices=TARGET_SCALES),
     )
@@ -284,7 +319,7 @@ def _data(raw: Any, file: str | None) -> DataSpec:
             or len(size) != 2
             or not all(isinstance(s, int) and not isinstance(s, bool) and 8 <= s <= 1024 for s in size)
         ):
-            raise t.error("image_size", f"expected [height, width], integers from 8 to 1024, got {size!r}")
+            raise t.error("image_size", f"expected [height, width], integers from 8 to 1024, got {_shown(size)}")
         spec.image_size = size
     t.done(["path", "name", "target", "task", "drop", "valid_fraction", "seed", "features_scale", "target_scale", "image_size"])
     if spec.path and spec.name:
@@ -304,7 +339,7 @@ def check_layer(raw: Any, key: str, file: str | None = None) -> LayerSpec:
         raise SpecError(f"missing 'type'; expected one of {', '.join(LAYERS)}", key, file)
     type_name = ALIASES.get(type_name, type_name)
     if type_name not in LAYERS:
-        raise SpecError(f"unknown layer type {type_name!r}; expected one of {', '.join(LAYERS)}", f"{key}.type", file)
+        raise SpecError(f"unknown layer type {_shown(type_name)}; expected one of {', '.join(LAYERS)}", f"{key}.type", file)
     kind = LAYERS[type_name]
     params: dict[str, Any] = {}
     known = {p.name: p for p in kind.params}
@@ -350,7 +385,7 @@ def _fit(raw: Any, file: str | None) -> FitSpec:
     t = _Table(raw, "fit", file)
     spec = FitSpec(
         batch_size=t.take("batch_size", int, 32, low=1, high=1 << 20),
-        epochs=t.take("epochs", int, 50, low=1, high=100_000),
+        epochs=t.take("epochs", int, 50, low=1, high=MAX_EPOCHS),
     )
     if "early_stopping" in t.raw:
         value = t.raw.pop("early_stopping")
@@ -380,6 +415,8 @@ def from_dict(raw: dict[str, Any], file: str | os.PathLike | None = None, base_d
     layers_raw = top.raw.pop("layers", [])
     if not isinstance(layers_raw, list):
         raise SpecError("expected an array of tables, written [[layers]]", "layers", file)
+    if len(layers_raw) > MAX_LAYERS:
+        raise SpecError(f"{len(layers_raw):,} layers are too many: a stack takes at most {MAX_LAYERS:,}", "layers", file)
     layers = [check_layer(layer, f"layers[{i}]", file) for i, layer in enumerate(layers_raw)]
     spec = Spec(
         name=name,
@@ -406,23 +443,65 @@ def loads(text: str, file: str | os.PathLike | None = None, base_dir: Path | Non
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"not valid TOML: {exc}", "", file) from None
-    return from_dict(raw, file, base_dir)
+    except RecursionError:
+        raise SpecError(_TOO_DEEP, "", file) from None
+    except ValueError:  # tomllib's int() of a number with thousands of digits
+        raise SpecError("not valid TOML: a number has thousands of digits; no setting takes one that long", "", file) from None
+    try:
+        return from_dict(raw, file, base_dir)
+    except RecursionError:
+        raise SpecError(_TOO_DEEP, "", file) from None
+
+
+_TOO_DEEP = "nests arrays or tables hundreds of levels deep; a spec is a few flat tables (see 'layerlab example')"
 
 
 def load(path: str | os.PathLike) -> Spec:
-    """Read a spec file; relative data paths resolve against its folder."""
+    """Read a spec file; relative data paths resolve against its folder.
+
+    Only a regular file of at most MAX_SPEC_BYTES is read: a named pipe would block the reader
+    forever and a device such as /dev/zero never ends.
+    """
     path = Path(path)
+    return loads(_read_text(path), path, path.resolve().parent)
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        _check_regular(os.stat(path), path)
+        # O_NONBLOCK: had the file been swapped for a FIFO since the stat, open must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            _check_regular(os.fstat(handle.fileno()), path)
+            data = handle.read(MAX_SPEC_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
         raise SpecError("no such file", "", path) from None
-    except IsADirectoryError:
-        raise SpecError("is a folder, expected a .toml spec file", "", path) from None
-    except UnicodeDecodeError:
-        raise SpecError("is not a text file; expected a TOML spec", "", path) from None
     except OSError as exc:
         raise SpecError(f"cannot be read: {exc.strerror}", "", path) from None
-    return loads(text, path, path.resolve().parent)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(_too_large(len(data)), "", path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("is not a text file; expected a TOML spec", "", path) from None
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular(info: os.stat_result, path: Path) -> None:
+    """Refuse anything but a regular file of sane size, before a byte of it is read."""
+    if stat.S_ISDIR(info.st_mode):
+        raise SpecError("is a folder, expected a .toml spec file", "", path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((word for test, word in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
+        raise SpecError(f"is {kind}, not a file; expected a .toml spec file", "", path)
+    if info.st_size > MAX_SPEC_BYTES:
+        raise SpecError(_too_large(info.st_size), "", path)
+
+
+def _too_large(size: int) -> str:
+    return f"is {size / (1 << 20):.1f} MiB; a spec file is at most {MAX_SPEC_BYTES >> 20} MiB of TOML"
 
 
 def save(spec: Spec, path: str | os.PathLike) -> Path:

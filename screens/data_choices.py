@@ -28,6 +28,12 @@ def parse_number(text: str, kind: type) -> Any:
         return text.strip()
 
 
+def _float_text(value: float) -> str:
+    """Short, yet read back as the very same number (so an untouched field changes nothing)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 def parse_size(text: str) -> Any:
     """"64", "64x48", "64, 48" → [h, w]; empty → None; anything else as typed (refused later)."""
     if not text.strip():
@@ -80,7 +86,7 @@ class DataChoices(Vertical):
             self.query_one("#data-task", Select).value = data.task
             self.query_one("#data-xscale", Select).value = data.features_scale
             self.query_one("#data-yscale", Select).value = data.target_scale
-            self.query_one("#data-valid", Input).value = f"{data.valid_fraction:g}"
+            self.query_one("#data-valid", Input).value = _float_text(data.valid_fraction)
             self.query_one("#data-seed", Input).value = str(data.seed)
             size = data.image_size
             self.query_one("#data-size", Input).value = f"{size[0]}x{size[1]}" if size else ""

@@ -16,11 +16,16 @@ from core.spec import LayerSpec, SpecError, check_layer
 
 
 def _text(value: Any) -> str:
+    """A parameter as its field shows it; a float's text reads back as the very same float
+    (Rescaling's 1/255 as 0.00392157 would change the layer when the form is applied untouched)."""
     if value is None:
         return ""
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
 
 
 class LayerForm(ModalScreen[LayerSpec | None]):

@@ -61,16 +61,20 @@ class RunsScreen(ShellScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="reading run folders")
     def _scan(self) -> None:
-        records = runs.list_runs()
+        try:
+            records = runs.list_runs()
+        except OSError as exc:  # RUNS itself unreadable: say so rather than "no runs yet"
+            self.app.call_from_thread(self._show, [], f"Cannot read the runs folder {runs.runs_root()}: {exc.strerror or exc}")
+            return
         self.app.call_from_thread(self._show, records)
 
-    def _show(self, records: list[runs.RunRecord]) -> None:
+    def _show(self, records: list[runs.RunRecord], error: str = "") -> None:
         self.records = records
         table = self.query_one("#runs-table", DataTable)
         keep = table.cursor_row
         table.clear()
         for record in records:
-            best = ", ".join(f"{k} {v:.4f}" for k, v in list(record.best.items())[:2] if k.startswith("val_")) or "—"
+            best = _short(record.problem) if record.problem else _best(record)
             s = record.started  # YYYYmmdd-HHMMSS
             started = f"{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}" if s else ""
             table.add_row(
@@ -84,7 +88,7 @@ class RunsScreen(ShellScreen):
             )
         if not records:
             self.query_one("#runs-summary", Static).update(
-                f"No runs yet in {runs.runs_root()}.\nPress t to train the current spec."
+                error or f"No runs yet in {runs.runs_root()}.\nPress t to train the current spec."
             )
         elif keep is not None:
             table.move_cursor(row=min(keep, len(records) - 1))
@@ -102,7 +106,9 @@ class RunsScreen(ShellScreen):
         if record is None:
             return
         done = record.finished
-        if done:
+        if record.problem:
+            text = f"damaged: {record.problem}\n{len(record.history)} epochs readable\nrun folder: {record.path}\n"
+        elif done:
             from core.events import Finished
 
             fields = {k: done[k] for k in ("epochs_run", "best_epoch", "best", "run_dir", "reason", "seconds") if k in done}
@@ -173,3 +179,14 @@ class RunsScreen(ShellScreen):
             return
         self.workspace.replace(spec, None, saved=False)
         self.notify(f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened")
+
+
+def _best(record: runs.RunRecord) -> str:
+    """The run's best validation values, e.g. "val_loss 0.4211, val_accuracy 0.8800"."""
+    shown = [(k, v) for k, v in record.best.items() if k.startswith("val_") and isinstance(v, int | float)]
+    return ", ".join(f"{k} {v:.4f}" for k, v in shown[:2]) or "—"
+
+
+def _short(text: str, width: int = 48) -> str:
+    """A damaged run's reason, cut to fit the list (the summary below shows it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -44,6 +44,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError("no such file; expected " + ACCEPTED + " or an image folder", path)
     if path.is_dir():
         raise DataError("is a folder; expected " + ACCEPTED, path)
+    if not path.is_file():  # a named pipe would block the reader until some writer comes
+        raise DataError("is not a regular file (a pipe or a device); expected " + ACCEPTED, path)
     kind = table_kind(path)
     if kind is None:
         shown = "".join(path.suffixes) or "(no extension)"

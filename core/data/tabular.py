@@ -78,9 +78,14 @@ def prepare_frame(
     missing = y_raw.isna().to_numpy()
     if missing.all():
         raise DataError(f"target column {target!r} is empty; choose a column with something to predict", where)
-    if missing.any():
-        features, y_raw = features[~missing], y_raw[~missing]
-        notes.append(f"dropped {int(missing.sum())} row(s) whose target {target!r} is missing")
+    # An infinite target is no more a value to learn than a missing one: both rows go, and the note says so.
+    infinite = _infinite(y_raw)
+    unusable = missing | infinite
+    if unusable.all():
+        raise DataError(f"target column {target!r} has no finite values: every row is {_why_unusable(missing, infinite)}; choose a column with numbers or labels to predict", where)
+    if unusable.any():
+        features, y_raw = features[~unusable], y_raw[~unusable]
+        notes.append(f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}")
     task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
 
     features = _clean_features(features, notes, where)
@@ -117,6 +122,21 @@ def prepare_frame(
         target_scaler=scaler,
         metadata={"feature_scaler": feature_scaler} if feature_scaler is not None else {},
     )
+
+
+def _infinite(values: pd.Series) -> np.ndarray:
+    """Which cells of a numeric column are +inf or -inf (none in a text or true/false column)."""
+    if not pdt.is_numeric_dtype(values) or pdt.is_bool_dtype(values):
+        return np.zeros(len(values), dtype=bool)
+    return np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _why_unusable(missing: np.ndarray, infinite: np.ndarray) -> str:
+    """ "missing", "infinite (inf or -inf)" or both, with counts when both occur."""
+    m, i = int(missing.sum()), int(infinite.sum())
+    if m and i:
+        return f"missing ({m}) or infinite ({i})"
+    return "missing" if m else "infinite (inf or -inf)"
 
 
 def _drop_index_columns(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -165,13 +185,32 @@ def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.
         notes.append(f"dropped constant column(s), which cannot help predict: {', '.join(constant)}")
         features = features.drop(columns=constant)
     numeric = features.drop(columns=categorical).select_dtypes("number")
-    infinite = int(np.isinf(numeric.to_numpy(dtype=np.float64)).sum()) if numeric.size else 0
-    if infinite:
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values).sum(axis=0)
+    if infinite.any():
         features[numeric.columns] = numeric.replace([np.inf, -np.inf], np.nan)
-        notes.append(f"{infinite} infinite value(s) treated as missing")
+        shown = ", ".join(f"{c} ({n})" for c, n in zip(numeric.columns, infinite, strict=True) if n)
+        notes.append(f"{int(infinite.sum())} infinite value(s) treated as missing: {shown}")
+    _refuse_beyond_float32(numeric.columns, np.where(np.isinf(values), np.nan, values), where)
     if categorical:
         features = _one_hot(features, categorical, notes, where)
     return features
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _refuse_beyond_float32(columns, values: np.ndarray, where: str) -> None:
+    """Keras computes in 32-bit floats: a finite value beyond ±3.4e38 would become infinite there."""
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(values) > FLOAT32_MAX
+    for column, count in zip(columns, huge.sum(axis=0), strict=True):
+        if count:
+            raise DataError(
+                f"column {column!r} has {int(count)} value(s) beyond ±3.4e38, too large for Keras' 32-bit numbers; "
+                f"rescale the column (e.g. divide it by a power of 10) or drop it (data.drop = [{column!r}])",
+                where,
+            )
 
 
 def _one_hot(features: pd.DataFrame, columns: list[str], notes: list[str], where: str) -> pd.DataFrame:

@@ -87,7 +87,7 @@ def encode_target(
         if task == "binary" and k != 2:
             raise DataError(f"task 'binary' needs exactly 2 target values, but {name!r} has {k}; use 'multiclass' or 'regression' (or 'auto')", where)
     if task == "regression":
-        return task, reason, y_raw.to_numpy(dtype=np.float32), []
+        return task, reason, _float32(y_raw, where), []
     if k > MAX_CLASSES:
         raise DataError(f"target {name!r} has {k} different values, too many classes (at most {MAX_CLASSES}); use task 'regression'", where)
     if class_names is not None:
@@ -99,6 +99,19 @@ def encode_target(
         shown = ", ".join(f"{n} → {i}" for i, n in enumerate(names[:10])) + (", ..." if k > 10 else "")
         notes.append(f"target labels encoded as class numbers: {shown}")
     return task, reason, codes.astype(np.int32), names
+
+
+def _float32(y_raw: pd.Series, where: str) -> np.ndarray:
+    """A regression target as Keras' 32-bit floats, refusing values that would overflow to infinity."""
+    values = y_raw.to_numpy(dtype=np.float64)
+    huge = int((np.abs(values) > np.finfo(np.float32).max).sum())
+    if huge:
+        raise DataError(
+            f"target {y_raw.name!r} has {huge} value(s) beyond ±3.4e38, too large for Keras' 32-bit numbers; "
+            "rescale the column (e.g. divide it by a power of 10) before training",
+            where,
+        )
+    return values.astype(np.float32)
 
 
 def is_text(series: pd.Series) -> bool:

@@ -96,10 +96,16 @@ def apply(spec: Spec, field: Field, value: Any, early: EarlyStoppingSpec | None 
 
 
 def value_text(value: Any) -> str:
+    """A value as its field shows it; a float's text reads back as the very same float.
+
+    So leaving a field untouched changes nothing (``f"{1/3:g}"`` would read back as 0.333333,
+    an edit and an undo step the user never made).
+    """
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
     return "" if value is None else str(value)
 
 
