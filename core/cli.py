@@ -1,22 +1,30 @@
 """The headless command line: `layerlab train`, `layerlab datasets`, `layerlab examples`.
 
-Exit codes: 0 finished (early stopping included), 1 training failed, 2 bad input, 130 interrupted.
+Exit codes: 0 finished (early stopping included), 1 training failed, 2 bad input, and for a run
+that a signal stopped (after the batch in progress, keeping the best weights) 130 SIGINT,
+143 SIGTERM, 129 SIGHUP.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import time
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from core import events, runs
 from core import spec as specs
 from core.quiet import divert_stderr, quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+ABANDON_WITHIN_S = 3.0
+"""A second Ctrl-C this soon after the first abandons the run at once."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,12 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="layerlab", description="Build, train and look inside Keras models.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = sub.add_parser("train", help="train an experiment spec without a screen")
-    train.add_argument("spec", help="the experiment spec (.toml)")
+    train.add_argument("spec", nargs="?", help="the experiment spec (.toml)")
     train.add_argument("--data", help="read the data from this file or folder instead of data.path")
     train.add_argument("--epochs", type=_positive, help=f"train at most this many epochs (1 to {specs.MAX_EPOCHS:,})")
     train.add_argument("--seed", type=_natural, help=f"seed of the split and the initial weights (0 to {specs.MAX_SEED:,})")
     train.add_argument("--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)")
     train.add_argument("--json", action="store_true", help="print one JSON event per line")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped, killed or crashed run in its own folder")
     sub.add_parser("datasets", help="list the built-in data sets")
     sub.add_parser("examples", help="list the example specs")
     return parser
@@ -93,36 +102,117 @@ def _examples() -> int:
 
 def _train(args: argparse.Namespace) -> int:
     try:
-        spec = specs.load(args.spec)
-        if args.data:
-            if not Path(args.data).expanduser().exists():
-                raise specs.SpecError(f"no such file or folder: {args.data}", "--data")
-            spec = specs.with_data_path(spec, args.data)
-        if args.epochs:
-            spec.fit.epochs = args.epochs
-        if args.seed is not None:
-            spec.data.seed = args.seed
+        spec = _train_spec(args)
     except specs.SpecError as exc:
         print(f"layerlab: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    root = runs.runs_root(args.runs_dir)
+    root = Path(args.resume).expanduser().parent if args.resume else runs.runs_root(args.runs_dir)
+    # A new run's log waits beside the runs until its folder exists; a resumed run's goes on.
+    log_path = Path(args.resume).expanduser() / "log.txt" if args.resume else root / f".layerlab-{os.getpid()}.log"
+    if args.resume and not Path(args.resume).expanduser().is_dir():
+        print(f"layerlab: --resume: no such run folder: {args.resume}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         root.mkdir(parents=True, exist_ok=True)
+        terminal = divert_stderr(log_path)
     except OSError as exc:
-        print(f"layerlab: cannot create the runs folder {root}: {exc.strerror}", file=sys.stderr)
+        print(f"layerlab: cannot write in the runs folder {root}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    log_path = root / f".layerlab-{os.getpid()}.log"
-    terminal = divert_stderr(log_path)
+    signals = _Signals(terminal, log_path)
+    signals.install()
+    _sweep_stale_logs(root)
     try:
-        return _train_quietly(spec, root, log_path, args.json, terminal)
+        return _train_quietly(spec, args, root, log_path, terminal, signals)
     except Exception as exc:  # the last guard: a line for the user, the traceback for the log
         traceback.print_exc()
         print(f"layerlab: internal error: {type(exc).__name__}: {exc} (details in {log_path})", file=terminal)
         return EXIT_FAILED
 
 
-def _train_quietly(spec: specs.Spec, root: Path, log_path: Path, as_json: bool, terminal: TextIO) -> int:
+def _train_spec(args: argparse.Namespace) -> specs.Spec | None:
+    """The spec to train (None for --resume, which trains the run's own), with the flags applied."""
+    if args.resume:
+        if args.spec:
+            raise specs.SpecError("give a SPEC or --resume RUN_DIR, not both (a resumed run trains its own spec.toml)", "--resume")
+        if args.seed is not None or args.data:
+            raise specs.SpecError("a resumed run keeps its own seed and data; leave out --seed and --data", "--resume")
+        return None
+    if not args.spec:
+        raise specs.SpecError("expected a spec file to train, or --resume RUN_DIR", "train")
+    spec = specs.load(args.spec)
+    if args.data:
+        if not Path(args.data).expanduser().exists():
+            raise specs.SpecError(f"no such file or folder: {args.data}", "--data")
+        spec = specs.with_data_path(spec, args.data)
+    if args.epochs:
+        spec.fit.epochs = args.epochs
+    if args.seed is not None:
+        spec.data.seed = args.seed
+    return spec
+
+
+class _Signals:
+    """SIGINT, SIGTERM and SIGHUP stop the run after the batch in progress, as the app's `s` does.
+
+    The handlers never raise: an exception thrown into the main thread while it joins the training
+    thread can make Python believe the thread has ended (CPython issue 90882). Before training
+    starts there is nothing to keep, so a signal then ends the process at once, leaving no file.
+    """
+
+    def __init__(self, terminal: TextIO, log_path: Path):
+        self.terminal, self.log_path = terminal, log_path
+        self.session: Any = None
+        self.code: int | None = None
+        self.first_at = 0.0
+
+    def install(self) -> None:
+        for signum in SIGNAL_EXITS:
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            _detach_from_terminal(self.terminal)
+        now = time.monotonic()
+        if self.code is not None and signum == signal.SIGINT and now - self.first_at < ABANDON_WITHIN_S:
+            self._abandon()
+        if self.code is None:
+            self.code, self.first_at = SIGNAL_EXITS[signum], now
+        session = self.session
+        if session is None or not session.alive:
+            _drop_temporary_log(self.log_path)
+            self._say(f"interrupted ({signal.Signals(signum).name}) before training began: nothing was written")
+            os._exit(self.code)
+        session.stop()
+        self._say(f"{signal.Signals(signum).name}: stopping after the batch in progress, keeping the best weights (Ctrl-C again within {ABANDON_WITHIN_S:.0f} s to abandon at once)")
+
+    def _abandon(self) -> None:
+        session = self.session
+        saved = session.saved_epoch if session is not None else 0
+        where = session.run_dir if session is not None else None
+        kept = f"model.keras in {where} holds epoch {saved}" if saved else "no model was written yet"
+        self._say(f"abandoned: {kept}; history.csv has every finished epoch (resume with layerlab train --resume {where})" if where else "abandoned before training began: nothing was written")
+        if where is None:
+            _drop_temporary_log(self.log_path)
+        os._exit(EXIT_INTERRUPTED)
+
+    def _say(self, line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"layerlab: {line}", file=self.terminal, flush=True)
+
+
+def _detach_from_terminal(terminal: TextIO) -> None:
+    """The terminal went away (SIGHUP): what would have been printed goes nowhere, training goes on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, terminal):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path, log_path: Path, terminal: TextIO, signals: _Signals) -> int:
     quiet_environment()
     import keras
 
@@ -132,24 +222,25 @@ def _train_quietly(spec: specs.Spec, root: Path, log_path: Path, as_json: bool, 
     from core.model import ModelError
     from core.session import TrainingSession
 
-    session = TrainingSession(spec, runs_dir=root)
     try:
+        if args.resume:
+            session = TrainingSession.from_run(args.resume, epochs=args.epochs)
+        else:
+            session = TrainingSession(spec, runs_dir=root)
+        signals.session = session
         session.prepare()
     except (DataError, ModelError, AcceleratorError, specs.SpecError) as exc:
         print(f"layerlab: {exc}", file=terminal)
-        log_path.unlink(missing_ok=True)
+        _drop_temporary_log(log_path)
         return EXIT_BAD_INPUT
-    printer = _JsonPrinter() if as_json else _HumanPrinter(spec)
+    printer = _JsonPrinter() if args.json else _HumanPrinter(session.spec)
     session.subscribe(printer)
     session.subscribe(lambda event: _adopt_log(event, log_path))
     session.start()
-    try:
-        while session.join(timeout=0.2) is None:
-            pass
-    except KeyboardInterrupt:
-        session.stop()
-        session.join()
-        return EXIT_INTERRUPTED
+    while session.alive:
+        session.join(timeout=0.5)
+    if signals.code is not None:
+        return signals.code
     if isinstance(session.result, events.Failed) or session.result.reason == "nan":
         return EXIT_FAILED
     return EXIT_OK
@@ -157,8 +248,32 @@ def _train_quietly(spec: specs.Spec, root: Path, log_path: Path, as_json: bool, 
 
 def _adopt_log(event: events.Event, log_path: Path) -> None:
     """Move the process log into the run folder once it exists; the open descriptor follows."""
-    if isinstance(event, events.RunStarted) and event.run_dir and log_path.exists():
+    if isinstance(event, events.RunStarted) and event.run_dir and log_path.name != "log.txt" and log_path.exists():
         log_path.replace(Path(event.run_dir) / "log.txt")
+
+
+def _sweep_stale_logs(root: Path) -> None:
+    """Remove the waiting process logs of runs killed before their folder existed (kill -9)."""
+    for log in root.glob(".layerlab-*.log"):
+        pid = log.name.removeprefix(".layerlab-").removesuffix(".log")
+        if pid.isdigit() and not _alive(int(pid)):
+            log.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_temporary_log(log_path: Path) -> None:
+    """Nothing ran: the process log waiting beside the runs goes (a resumed run's log.txt stays)."""
+    if log_path.name != "log.txt":
+        log_path.unlink(missing_ok=True)
 
 
 class _JsonPrinter:
@@ -183,6 +298,8 @@ class _HumanPrinter:
     def line(self, event: events.Event) -> str | None:
         if isinstance(event, events.RunStarted):
             s = event.spec
+            if event.initial_epoch:
+                return f"resuming {s['name']} after epoch {event.initial_epoch} in {event.run_dir}"
             return (
                 f"training {s['name']} on {s['data']}: {event.train_samples} training and "
                 f"{event.valid_samples} validation samples, {event.steps_per_epoch} batches an epoch\n"

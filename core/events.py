@@ -95,6 +95,8 @@ class RunStarted(Event):
     steps_per_epoch: int = 0
     train_samples: int = 0
     valid_samples: int = 0
+    initial_epoch: int = 0
+    """Epochs already done: more than 0 when the run resumes an earlier one."""
 
 
 @dataclass(frozen=True)

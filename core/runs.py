@@ -6,7 +6,10 @@ this module writes spec.toml, events.jsonl and summary.txt, and reads everything
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
+import hashlib
 import io
 import json
 import os
@@ -18,6 +21,7 @@ from typing import Any
 
 from core import spec as specs
 from core.events import Event, Finished, from_dict, restore
+from core.files import replace_text, sweep_temporary
 
 RUNS_ENV = "LAYERLAB_RUNS"
 
@@ -51,17 +55,87 @@ def new_run_dir(name: str, root: str | os.PathLike | None = None) -> Path:
             n += 1
 
 
-class RunWriter:
-    """Writes one run's files; each event line is flushed as soon as it is written."""
+class RunBusy(OSError):
+    """Another process is writing this run folder."""
 
-    def __init__(self, run_dir: Path, spec: specs.Spec):
+    def __init__(self, run_dir: Path, pid: int | None):
+        self.pid = pid
+        who = f"process {pid}" if pid else "another process"
+        super().__init__(f"{run_dir} is being written by {who}; wait for it to end or stop it first")
+
+
+class RunLock:
+    """An OS file lock on a run folder, held while a process writes it.
+
+    The kernel releases it when the writer dies, however it dies, so a reader can tell a live run
+    from a killed one: `writer_pid` answers without taking the lock.
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / self.NAME
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise RunBusy(Path(run_dir), writer_pid(run_dir)) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, f"{os.getpid()}\n".encode())
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing drops the lock; the file stays, unlocked
+            self._fd = -1
+
+
+def writer_pid(run_dir: str | os.PathLike) -> int | None:
+    """The pid of the live process writing `run_dir`, or None when nobody holds its lock."""
+    path = Path(run_dir) / RunLock.NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+class RunWriter:
+    """Writes one run's files; each event line is flushed as soon as it is written.
+
+    Holds the folder's lock from creation to `close`. A write that fails (a full disk) is kept in
+    `error` instead of raised, so that training decides what to do and the events still reach
+    the screen.
+    """
+
+    def __init__(self, run_dir: Path, spec: specs.Spec, provenance: dict[str, Any] | None = None, *, resume_epoch: int | None = None):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        ran = spec.copy()
-        if ran.data_path() is not None:  # the run folder is elsewhere: keep the data findable
-            ran.data.path = str(ran.data_path().resolve())
-        specs.save(ran, self.spec_path)
-        self._events = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run
+        self.error: OSError | None = None
+        self.lock = RunLock(self.run_dir)
+        try:
+            sweep_temporary(self.run_dir)
+            ran = spec.copy()
+            if ran.data_path() is not None:  # the run folder is elsewhere: keep the data findable
+                ran.data.path = str(ran.data_path().resolve())
+            specs.save(ran, self.spec_path)
+            if resume_epoch is not None:
+                keep_epochs(self.run_dir, resume_epoch)
+            if provenance is not None:
+                self._provenance(provenance, resumed=resume_epoch is not None)
+            self._events = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run
+        except BaseException:
+            self.lock.release()
+            raise
 
     spec_path = property(lambda self: self.run_dir / "spec.toml")
     events_path = property(lambda self: self.run_dir / "events.jsonl")
@@ -69,18 +143,82 @@ class RunWriter:
     model_path = property(lambda self: self.run_dir / "model.keras")
     summary_path = property(lambda self: self.run_dir / "summary.txt")
     log_path = property(lambda self: self.run_dir / "log.txt")
+    provenance_path = property(lambda self: self.run_dir / "provenance.json")
+
+    def _provenance(self, info: dict[str, Any], resumed: bool) -> None:
+        """provenance.json: what ran, where and on which data; a resume adds itself to the list."""
+        record = read_provenance(self.run_dir) if resumed else {}
+        if resumed:
+            record.setdefault("resumed", []).append(info)
+        else:
+            record = dict(info)
+        replace_text(self.provenance_path, json.dumps(record, indent=2) + "\n")
 
     def write_event(self, event: Event) -> None:
-        if event.per_batch or self._events.closed:
+        if event.per_batch or self._events.closed or self.error is not None:
             return
-        self._events.write(event.to_json() + "\n")
-        self._events.flush()
-        if isinstance(event, Finished):
-            self.summary_path.write_text(summary_text(event), encoding="utf-8")
+        try:
+            self._events.write(event.to_json() + "\n")
+            self._events.flush()
+            if isinstance(event, Finished):
+                replace_text(self.summary_path, summary_text(event))
+        except OSError as exc:
+            self.error = exc
 
     def close(self) -> None:
         if not self._events.closed:
-            self._events.close()
+            with contextlib.suppress(OSError):
+                self._events.close()
+        self.lock.release()
+
+
+def read_provenance(run_dir: str | os.PathLike) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(run_dir, "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def data_fingerprint(path: Path | None, name: str | None) -> str:
+    """sha256 of a data file; of the names and sizes of a folder's files; or the built-in name."""
+    if path is None:
+        return f"builtin:{name}"
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{item.relative_to(path)}\0{item.stat().st_size}\n".encode())
+        return f"sha256-listing:{digest.hexdigest()}"
+    with open(path, "rb") as handle:
+        return f"sha256:{hashlib.file_digest(handle, 'sha256').hexdigest()}"
+
+
+def keep_epochs(run_dir: Path, epochs: int) -> None:
+    """Cut history.csv and events.jsonl back to the first `epochs` epochs, for a resume.
+
+    Rows of epochs after the resume point, half-written lines, and the ending of the earlier try
+    (stopped, finished) go: the resumed run writes them again, so no epoch appears twice.
+    """
+    history = run_dir / "history.csv"
+    if history.exists():
+        lines = history.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        kept = lines[: 1 + epochs] if lines else []
+        if kept and not kept[-1].endswith("\n"):
+            kept = kept[:-1]
+        replace_text(history, "".join(kept) if epochs else "")
+    events_file = run_dir / "events.jsonl"
+    if events_file.exists():
+        kept_events = []
+        for record in read_events(events_file):
+            if record.get("event") == "epoch_end" and record.get("epoch", 0) > epochs:
+                break
+            if record.get("event") in ("stopped", "finished", "failed", "early_stopping", "nan_detected"):
+                continue
+            kept_events.append(json.dumps(record) + "\n")
+        replace_text(events_file, "".join(kept_events))
+    for stale in ("summary.txt", "last.keras"):
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / stale).unlink()
 
 
 def summary_text(done: Finished) -> str:
@@ -133,7 +271,8 @@ class RunRecord:
             return done.get("reason", "completed")
         if any(e.get("event") == "failed" for e in self.events):
             return "failed"
-        return "unfinished"
+        # Nobody holds the folder's lock: the writer died without saying how it ended.
+        return "running" if writer_pid(self.path) else "killed"
 
     @property
     def best(self) -> dict[str, float]:

@@ -1,12 +1,17 @@
 """A training session: model.fit in a background thread, publishing typed events, with stop and pause.
 
 Everything that can be Keras' own is: EarlyStopping decides when to stop and restores the best
-weights, CSVLogger writes history.csv row by row, TerminateOnNaN's test finds a diverged loss.
+weights, CSVLogger writes history.csv row by row (core.callbacks). The best weights reach
+model.keras soon after each improvement, written off the training thread (core.checkpoint), and a
+stopped, killed or crashed run can be resumed from its folder (`TrainingSession.resume`).
 """
 
 from __future__ import annotations
 
 import math
+import platform
+import shutil
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -14,15 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from core import accel, events, runs
+from core import callbacks as cb
 from core import model as models
+from core import spec as specs
+from core.checkpoint import ResumeState, RunFilesWriter, read_resume_state, restore_resume_state
 from core.data import Dataset, load_dataset
 from core.spec import Spec
 
-CHECKPOINT_EVERY_S = 10.0
-"""The best model is written at most this often while training, and always at the end."""
+FINISH_TIMEOUT_S = 120.0
+"""How long the end of a run waits for its files to reach the disk."""
+
+
+class ResumeError(specs.SpecError):
+    """A run folder that cannot be resumed, and why."""
 
 
 @dataclass
@@ -36,124 +47,10 @@ class Prepared:
     plan: Any
 
 
-class _Control(keras.callbacks.Callback):
-    """Pause and stop between batches; time and announce each epoch."""
-
-    def __init__(self, session: TrainingSession):
-        super().__init__()
-        self.session = session
-        self.epoch = 0
-        self.started = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch + 1
-        self.started = time.perf_counter()
-        self.session._publish(events.EpochStarted(self.epoch))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        session = self.session
-        if session._pause.is_set() and not session._stop.is_set():
-            session._publish(events.Paused(self.epoch))
-            while session._pause.is_set() and not session._stop.is_set():
-                session._pause_released.wait(0.1)
-            session._publish(events.Resumed(self.epoch))
-        if session._stop.is_set():
-            self.model.stop_training = True
-            session._stopped_at = self.epoch
-
-
-class _Batches(keras.callbacks.TerminateOnNaN):
-    """Reports each batch's loss and ends the run on a NaN loss, dispatched off the training loop."""
-
-    # Off the training loop only under TensorFlow: JAX may free a step's outputs (donated
-    # buffers) before a callback running beside the next step reads them.
-    async_safe = keras.backend.backend() == "tensorflow"
-
-    def __init__(self, session: TrainingSession):
-        super().__init__()
-        self.session = session
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", math.nan))
-        session = self.session
-        epoch = session._control.epoch
-        if math.isnan(loss) or math.isinf(loss):
-            if session._nan is None:
-                session._nan = (epoch, batch + 1)
-                session._publish(events.NanDetected(epoch, batch + 1))
-            self.model.stop_training = True
-            return
-        session._publish(events.BatchEnded(epoch, batch + 1, session.steps_per_epoch, loss))
-
-
-class _EarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' EarlyStopping, remembering when it fired so the session can say so."""
-
-    def on_train_end(self, logs=None):
-        super().on_train_end(logs)
-        self.restored = self.restore_best_weights and self.best_weights is not None
-
-
-class _Epochs(keras.callbacks.Callback):
-    """Tracks the best epoch, keeps its weights for a stop, checkpoints, and publishes epoch_end."""
-
-    def __init__(self, session: TrainingSession, monitor: str, early: _EarlyStopping | None):
-        super().__init__()
-        self.session, self.monitor, self.early = session, monitor, early
-        self.best_value = math.inf
-        self.best_epoch = 0
-        self.best_logs: dict[str, float] = {}
-        self.best_weights: list[np.ndarray] | None = None
-        self.last_checkpoint = 0.0
-        self.dirty = False
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {k: float(v) for k, v in (logs or {}).items()}
-        session = self.session
-        seconds = time.perf_counter() - session._control.started
-        session.history.append(logs)
-        if self.early is not None:
-            # Early stopping's own idea of "best" (it counts min_delta): the epoch it restores.
-            if self.early.best is not None and self.early.best_epoch + 1 != self.best_epoch:
-                self.best_epoch = self.early.best_epoch + 1
-                self.best_logs = session.history[self.early.best_epoch]
-                self.dirty = True
-                if not self.early.restore_best_weights:
-                    self.best_weights = self.model.get_weights()
-        else:
-            value = logs.get(self.monitor)
-            sign = -1.0 if _maximised(self.monitor) else 1.0
-            if value is not None and not math.isnan(value) and sign * value < self.best_value:
-                self.best_value = sign * value
-                self.best_epoch = epoch + 1
-                self.best_logs = logs
-                self.dirty = True
-                self.best_weights = self.model.get_weights()
-        wait = self.early.wait if self.early is not None else epoch + 1 - self.best_epoch
-        patience = self.early.patience if self.early is not None else 0
-        session._publish(events.EpochEnded(epoch + 1, logs, seconds, self.best_epoch, wait, patience))
-        now = time.monotonic()
-        if self.dirty and session.writer and now - self.last_checkpoint >= CHECKPOINT_EVERY_S:
-            self.last_checkpoint = now
-            self.dirty = False
-            session._checkpoint(self.best_weights_now())
-
-    def best_weights_now(self) -> list[np.ndarray] | None:
-        if self.early is not None and self.early.restore_best_weights:
-            return self.early.best_weights
-        return self.best_weights
-
-
-def _maximised(monitor: str) -> bool:
-    name = monitor.removeprefix("val_")
-    return "acc" in name or name in ("auc", "precision", "recall")
-
-
-class _HistoryCSV(keras.callbacks.CSVLogger):
-    """Keras' CSVLogger with epochs counted from 1, like every other place in layerlab."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch + 1, logs)
+def logged_names(loss_and_metrics: list[str], has_valid: bool) -> list[str]:
+    """The names model.fit will log for these metrics: what early stopping can monitor."""
+    names = ["loss", *loss_and_metrics]
+    return names + [f"val_{name}" for name in names] if has_valid else names
 
 
 class TrainingSession:
@@ -161,6 +58,7 @@ class TrainingSession:
 
     Typical use: ``session = TrainingSession(spec); session.subscribe(print); session.prepare();
     session.start(); session.join()``. ``run()`` does the same in the calling thread.
+    ``TrainingSession.from_run(run_dir)`` continues a stopped, killed or crashed run.
     """
 
     def __init__(
@@ -170,26 +68,46 @@ class TrainingSession:
         dataset: Dataset | None = None,
         runs_dir: str | Path | None = None,
         write_run: bool = True,
+        command: list[str] | None = None,
     ):
         self.spec = spec
         self.dataset = dataset
         self.runs_dir = runs_dir
         self.write_run = write_run
+        self.command = list(sys.argv if command is None else command)
         self.bus = events.EventBus()
         self.history: list[dict[str, float]] = []
         self.prepared: Prepared | None = None
         self.writer: runs.RunWriter | None = None
+        self.files: RunFilesWriter | None = None
         self.result: events.Finished | events.Failed | None = None
-        self.steps_per_epoch = 0
         self.state = "idle"
         """idle | prepared | running | finished | failed."""
-        self._stop = threading.Event()
-        self._pause = threading.Event()
-        self._pause_released = threading.Event()
-        self._stopped_at = 0
-        self._nan: tuple[int, int] | None = None
+        self.control = cb.Control(self._publish)
+        self.resume_dir: Path | None = None
+        """The run folder this session continues, if it resumes one."""
+        self._resume: ResumeState | None = None
         self._thread: threading.Thread | None = None
-        self._control = _Control(self)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, *, epochs: int | None = None, dataset: Dataset | None = None, command: list[str] | None = None) -> TrainingSession:
+        """A session that continues the run in `run_dir` from its last saved epoch, in place.
+
+        Raises ResumeError (a bad input) when the folder is not a run, is being written by a live
+        process, has nothing left to do, or its data changed.
+        """
+        run_dir = Path(run_dir).expanduser()
+        if not (run_dir / "spec.toml").is_file():
+            raise ResumeError("is not a run folder (it has no spec.toml)", "", run_dir)
+        pid = runs.writer_pid(run_dir)
+        if pid:
+            raise ResumeError(f"is still being written by process {pid}; stop it before resuming", "", run_dir)
+        spec = specs.load(run_dir / "spec.toml")
+        if epochs is not None:
+            spec.fit.epochs = epochs
+        session = cls(spec, dataset=dataset, runs_dir=run_dir.parent, command=command)
+        session.resume_dir = run_dir
+        return session
 
     # -- subscribers ------------------------------------------------------------------------
 
@@ -212,33 +130,42 @@ class TrainingSession:
     def run_dir(self) -> Path | None:
         return self.writer.run_dir if self.writer else None
 
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.control.steps_per_epoch
+
     def stop(self) -> None:
         """End training after the batch in progress; the model keeps its best weights."""
-        self._stop.set()
-        self._pause_released.set()
+        self.control.stop()
 
     def pause(self) -> None:
         """Hold training before the next batch."""
-        self._pause_released.clear()
-        self._pause.set()
+        self.control.pause()
 
     def resume(self) -> None:
-        self._pause.clear()
-        self._pause_released.set()
+        """Go on after `pause`."""
+        self.control.resume()
 
     @property
     def paused(self) -> bool:
-        return self._pause.is_set()
+        return self.control.pause_requested.is_set()
+
+    @property
+    def saved_epoch(self) -> int:
+        """The epoch whose weights model.keras holds on disk now (0: none yet)."""
+        return self.files.written_epoch if self.files else 0
 
     # -- running ----------------------------------------------------------------------------
 
     def prepare(self) -> Prepared:
         """Load the data, plan the accelerator, build and compile the model.
 
-        Raises the bad-input errors (DataError, ModelError, AcceleratorError) before any run
-        folder is made.
+        Raises the bad-input errors (DataError, ModelError, AcceleratorError, SpecError) before
+        any run folder is made.
         """
         spec = self.spec
+        if self.resume_dir is not None:
+            self._check_resumable()
         if self.dataset is None:
             self.dataset = load_dataset(spec)
         data = self.dataset
@@ -246,15 +173,61 @@ class TrainingSession:
         with accel.apply(plan):
             model = models.build(spec, data.input_shape, seed=spec.data.seed)
             loss, metrics = models.compile_model(model, spec, data.task)
+            if self._resume is not None:
+                try:
+                    restore_resume_state(model, self._resume)
+                except ValueError as exc:
+                    raise ResumeError(f"its saved state does not fit the model: {exc}", "resume.npz", self.resume_dir) from None
         self.prepared = Prepared(data, model, loss, metrics, plan)
-        n = len(data.x_train)
-        self.steps_per_epoch = max(1, math.ceil(n / plan.fit_batch))
+        self._check_monitor()
+        self.control.steps_per_epoch = max(1, math.ceil(len(data.x_train) / plan.fit_batch))
         self.state = "prepared"
         return self.prepared
 
+    def _check_resumable(self) -> None:
+        run_dir = self.resume_dir
+        done = runs.read_run(run_dir).finished
+        if done and done.get("reason") == "early_stopping":
+            raise ResumeError(f"early stopping ended this run at epoch {done.get('epochs_run')}; there is nothing to resume", "", run_dir)
+        recorded = runs.read_provenance(run_dir).get("data_fingerprint")
+        current = runs.data_fingerprint(self.spec.data_path(), self.spec.data.name)
+        if recorded and recorded != current:
+            raise ResumeError(
+                f"its data changed since the run began ({self.spec.data_path() or self.spec.data.name}); "
+                "resuming would mix two data sets: start a new run instead",
+                "data",
+                run_dir,
+            )
+        resume_path = run_dir / "resume.npz"
+        if resume_path.exists():
+            try:
+                self._resume = read_resume_state(resume_path)
+            except (OSError, ValueError, KeyError) as exc:
+                raise ResumeError(f"its resume state cannot be read ({exc}); start a new run instead", "resume.npz", run_dir) from None
+        if self._resume is not None and self._resume.epoch >= self.spec.fit.epochs:
+            raise ResumeError(
+                f"all {self.spec.fit.epochs} epochs ran already; give --epochs N (more than {self._resume.epoch}) to train further",
+                "fit.epochs",
+                run_dir,
+            )
+
+    def _check_monitor(self) -> None:
+        early = self.spec.fit.early_stopping
+        if early is None:
+            return
+        data = self.dataset
+        has_valid = data.x_valid is not None and len(data.x_valid) > 0
+        names = logged_names(self.prepared.metrics, has_valid)
+        if early.monitor not in names:
+            raise specs.SpecError(
+                f"{early.monitor!r} is not logged by this model; early stopping can monitor {', '.join(names)}",
+                "fit.early_stopping.monitor",
+            )
+
     def start(self) -> threading.Thread:
         """Train in a background thread (preparing first if needed)."""
-        self._thread = threading.Thread(target=self.run, name="layerlab-training", daemon=True)
+        # Not a daemon: an interpreter that exits waits for the run to write its ending.
+        self._thread = threading.Thread(target=self.run, name="layerlab-training")
         self._thread.start()
         return self._thread
 
@@ -262,6 +235,11 @@ class TrainingSession:
         if self._thread is not None:
             self._thread.join(timeout)
         return self.result
+
+    @property
+    def alive(self) -> bool:
+        """True while the training thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def run(self) -> events.Finished | events.Failed:
         """Train to the end in this thread and return the closing event."""
@@ -272,49 +250,116 @@ class TrainingSession:
             self.state = "running"
             return self._fit(started)
         except Exception as exc:  # every failure becomes an event, never a crash
-            self.state = "failed"
-            message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
-            self.result = events.Failed(message, str(self.run_dir or ""))
-            self._publish(self.result)
-            return self.result
+            return self._fail(exc)
         finally:
             if self.writer is not None:
                 self.writer.close()
 
-    def _fit(self, started: float) -> events.Finished:
-        spec, prep = self.spec, self.prepared
-        data = prep.dataset
+    def _fail(self, exc: Exception) -> events.Failed:
+        self.state = "failed"
+        if isinstance(exc, OSError) and exc.strerror:
+            message = f"cannot write the run folder: {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+        elif isinstance(exc, ValueError):
+            message = str(exc)
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        kept = self._keep_best_after_failure()
+        self.result = events.Failed(message + kept, str(self.run_dir or ""))
+        self._publish(self.result)
+        return self.result
+
+    def _keep_best_after_failure(self) -> str:
+        """Put the best weights back in the model and try once more to write them; say where they are."""
+        tracker = getattr(self, "_tracker", None)
+        best = tracker.best_weights if tracker is not None else None
+        if best is None or self.prepared is None:
+            return ""
+        self.prepared.model.set_weights(best.arrays)
+        if self.files is not None and self.files.finish(best, None, None, FINISH_TIMEOUT_S):
+            return f"; the best weights (epoch {best.epoch}) are in model.keras"
+        if self.files is not None and self.files.written_epoch:
+            return f"; model.keras holds epoch {self.files.written_epoch}, the best (epoch {best.epoch}) is kept in memory"
+        return f"; the best weights (epoch {best.epoch}) are kept in memory only"
+
+    # -- the steps of a run -----------------------------------------------------------------
+
+    def _open_run(self) -> None:
+        """Make (or reopen, for a resume) the run folder, take its lock, start the file writer."""
+        if not self.write_run:
+            return
+        resumed = self._resume.epoch if self._resume else (0 if self.resume_dir else None)
+        run_dir = self.resume_dir or runs.new_run_dir(self.spec.name, self.runs_dir)
+        self.writer = runs.RunWriter(run_dir, self.spec, self._provenance(), resume_epoch=resumed)
+        self.files = RunFilesWriter(self.prepared.model, run_dir)
+        if self._resume is not None and self._resume.best is not None:
+            self.files.written_epoch = self._resume.best.epoch
+        if resumed:
+            self.history.extend(runs.read_history(self.writer.history_path)[:resumed])
+
+    def _provenance(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "layerlab": _version(),
+            "keras": keras.__version__,
+            "backend": keras.backend.backend(),
+            "python": platform.python_version(),
+            "host": platform.node(),
+            "command": self.command,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "data": str(spec.data_path() or spec.data.name),
+            "data_fingerprint": runs.data_fingerprint(spec.data_path(), spec.data.name),
+        }
+
+    def _callbacks(self) -> tuple[list[keras.callbacks.Callback], cb.BestEpoch, cb.EarlyStopping | None, cb.CaptureLast | None]:
+        spec, data = self.spec, self.prepared.dataset
         has_valid = data.x_valid is not None and len(data.x_valid) > 0
         monitor = "val_loss" if has_valid else "loss"
-        if self.write_run:
-            run_dir = runs.new_run_dir(spec.name, self.runs_dir)
-            self.writer = runs.RunWriter(run_dir, spec)
-        callbacks: list[keras.callbacks.Callback] = [self._control, _Batches(self)]
+        saved = self._resume.state if self._resume else {}
+        best_weights = self._resume.best if self._resume else None
         early = None
         if spec.fit.early_stopping is not None:
             es = spec.fit.early_stopping
             monitor = es.monitor
-            early = _EarlyStopping(
+            early = cb.EarlyStopping(
                 monitor=es.monitor,
                 min_delta=es.min_delta,
                 patience=es.patience,
                 restore_best_weights=es.restore_best_weights,
                 start_from_epoch=es.start_from_epoch,
-                mode="max" if _maximised(es.monitor) else "min",
+                mode="max" if cb.maximised(es.monitor) else "min",
+                resume_state=saved.get("early_stopping"),
+                resume_weights=best_weights.arrays if best_weights else None,
             )
+        tracker = cb.BestEpoch(self.control, self.history, monitor, early, resumed=saved.get("tracker"), best_weights=best_weights)
+        self._tracker = tracker
+        callbacks: list[keras.callbacks.Callback] = [cb.Pacing(self.control), cb.BatchReports(self.control)]
+        capture = None
+        if self.files is not None:
+            save = cb.SaveProgress(self.files, tracker, early, offered_epoch=self.files.written_epoch)
+            capture = cb.CaptureLast(self.control, save)
+            callbacks.append(capture)  # before EarlyStopping, which puts the best weights back at the end
+        if early is not None:
             callbacks.append(early)
-        tracker = _Epochs(self, monitor, early)
         callbacks.append(tracker)
-        if self.writer is not None:
-            callbacks.append(_HistoryCSV(str(self.writer.history_path)))
+        if self.files is not None:
+            callbacks += [save, cb.HistoryCSV(str(self.writer.history_path), append=True)]
+        return callbacks, tracker, early, capture
+
+    def _fit(self, started: float) -> events.Finished | events.Failed:
+        prep, data = self.prepared, self.prepared.dataset
+        has_valid = data.x_valid is not None and len(data.x_valid) > 0
+        self._open_run()
+        callbacks, tracker, early, capture = self._callbacks()
+        initial_epoch = len(self.history)
         self._publish(
             events.RunStarted(
                 str(self.run_dir or ""),
-                spec.summary(),
-                spec.fit.epochs,
+                self.spec.summary(),
+                self.spec.fit.epochs,
                 self.steps_per_epoch,
                 len(data.x_train),
                 len(data.x_valid) if has_valid else 0,
+                initial_epoch,
             )
         )
         with accel.apply(prep.plan):
@@ -323,64 +368,64 @@ class TrainingSession:
                 data.y_train,
                 validation_data=(data.x_valid, data.y_valid) if has_valid else None,
                 batch_size=prep.plan.fit_batch,
-                epochs=spec.fit.epochs,
+                epochs=self.spec.fit.epochs,
+                initial_epoch=initial_epoch,
                 shuffle=True,
                 verbose=0,
                 callbacks=callbacks,
             )
+        return self._conclude(started, tracker, early, capture)
+
+    def _conclude(self, started: float, tracker: cb.BestEpoch, early: cb.EarlyStopping | None, capture: cb.CaptureLast | None) -> events.Finished | events.Failed:
+        """Say why the run ended, keep the best weights in the model and on disk, close the run."""
+        control = self.control
         epochs_run = len(self.history)
         reason = "completed"
-        restored_epoch = tracker.best_epoch
-        if self._nan is not None:
+        if control.nan is not None:
             reason = "nan"
-        elif self._stop.is_set():
+        elif control.stop_requested.is_set():
             reason = "stopped"
         elif early is not None and early.stopped_epoch > 0:
             reason = "early_stopping"
-            self._publish(
-                events.EarlyStopped(
-                    early.stopped_epoch + 1,
-                    early.best_epoch + 1,
-                    early.restored,
-                    early.monitor,
-                    None if early.best is None else float(early.best),
-                )
-            )
-        # A user's stop or a NaN keeps the best weights seen, as early stopping would.
-        if reason in ("stopped", "nan") and not (early is not None and early.restore_best_weights):
-            if tracker.best_weights is not None:
-                prep.model.set_weights(tracker.best_weights)
-            else:
-                restored_epoch = 0
+            best_value = None if early.best is None else float(early.best)
+            self._publish(events.EarlyStopped(early.stopped_epoch + 1, early.best_epoch + 1, early.restored, early.monitor, best_value))
+        best = tracker.best_weights
+        if reason in ("stopped", "nan") and best is not None:
+            self.prepared.model.set_weights(best.arrays)  # a stop keeps the best weights, as early stopping would
         if reason == "stopped":
-            self._publish(events.Stopped(self._stopped_at or epochs_run, restored_epoch))
-        if self.writer is not None and tracker.best_epoch:
-            self._checkpoint(None)
-        best = {k: v for k, v in tracker.best_logs.items()}
-        self.result = events.Finished(
-            epochs_run,
-            tracker.best_epoch,
-            best,
-            str(self.run_dir or ""),
-            reason,
-            time.perf_counter() - started,
-        )
+            self._publish(events.Stopped(control.stopped_at or epochs_run, best.epoch if best else 0))
+        if reason == "stopped" and epochs_run == 0 and self.resume_dir is None and self.writer is not None:
+            return self._discard_empty_run(started)
+        if self.files is not None:
+            last = capture.last if capture else None
+            resume = capture.resume if capture else None
+            if not self.files.finish(best, last, resume, FINISH_TIMEOUT_S):
+                error = self.files.error or OSError(0, "the run's files were still being written")
+                return self._fail(cb.RunWriteError(error.errno, error.strerror, error.filename))
+        if self.writer is not None and self.writer.error is not None:
+            return self._fail(self.writer.error)
+        self.result = events.Finished(epochs_run, tracker.best_epoch, dict(tracker.best_logs), str(self.run_dir or ""), reason, time.perf_counter() - started)
         self.state = "finished"
         self._publish(self.result)
         return self.result
 
-    def _checkpoint(self, weights: list[np.ndarray] | None) -> None:
-        """Write model.keras with the given weights (None: the model as it is now)."""
-        model = self.prepared.model
-        path = self.writer.model_path
-        tmp = path.with_name(".model.tmp.keras")
-        if weights is None:
-            model.save(tmp)
-        else:
-            current = model.get_weights()
-            model.set_weights(weights)
-            try:
-                model.save(tmp)
-            finally:
-                model.set_weights(current)
-        tmp.replace(path)
+    def _discard_empty_run(self, started: float) -> events.Finished:
+        """Stopped before its first epoch ended: nothing worth keeping, so no folder is left."""
+        run_dir = self.run_dir
+        self.files.finish(None, None, None, FINISH_TIMEOUT_S)
+        self.writer.close()
+        self.writer = None
+        shutil.rmtree(run_dir, ignore_errors=True)
+        self.result = events.Finished(0, 0, {}, "", "stopped", time.perf_counter() - started)
+        self.state = "finished"
+        self._publish(self.result)
+        return self.result
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("layerlab")
+    except PackageNotFoundError:
+        return "unknown"
