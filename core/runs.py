@@ -209,12 +209,17 @@ def keep_epochs(run_dir: Path, epochs: int) -> None:
     events_file = run_dir / "events.jsonl"
     if events_file.exists():
         kept_events = []
-        for record in read_events(events_file):
+        for line in events_file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # half-written when the writer died
+            if not line.endswith("\n") or not isinstance(record, dict):
+                continue
             if record.get("event") == "epoch_end" and record.get("epoch", 0) > epochs:
                 break
-            if record.get("event") in ("stopped", "finished", "failed", "early_stopping", "nan_detected"):
-                continue
-            kept_events.append(json.dumps(record) + "\n")
+            if record.get("event") not in ("stopped", "finished", "failed", "early_stopping", "nan_detected"):
+                kept_events.append(line)  # as written: strict JSON stays strict
         replace_text(events_file, "".join(kept_events))
     for stale in ("summary.txt", "last.keras"):
         with contextlib.suppress(FileNotFoundError):
