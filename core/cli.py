@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from core import events, runs
+from core import events, runs, words
 from core import spec as specs
 from core.quiet import divert_stderr, quiet_environment
 
@@ -284,11 +284,10 @@ class _JsonPrinter:
 
 
 class _HumanPrinter:
-    """One line per epoch, each event, and the closing summary."""
+    """One line per epoch, each event, and the closing summary: core.words' words, as the app's."""
 
     def __init__(self, spec: specs.Spec):
         self.epochs = spec.fit.epochs
-        self.width = len(str(self.epochs))
 
     def __call__(self, event: events.Event) -> None:
         line = self.line(event)
@@ -297,32 +296,11 @@ class _HumanPrinter:
 
     def line(self, event: events.Event) -> str | None:
         if isinstance(event, events.RunStarted):
-            s = event.spec
-            if event.initial_epoch:
-                return f"resuming {s['name']} after epoch {event.initial_epoch} in {event.run_dir}"
-            return (
-                f"training {s['name']} on {s['data']}: {event.train_samples} training and "
-                f"{event.valid_samples} validation samples, {event.steps_per_epoch} batches an epoch\n"
-                f"run folder: {event.run_dir}"
-            )
-        if isinstance(event, events.EpochEnded):
-            logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items())
-            tail = f"best {event.best_epoch}"
-            if event.patience:
-                tail += f", no improvement {event.wait}/{event.patience}"
-            return f"epoch {event.epoch:>{self.width}}/{self.epochs}  {logs}  {event.seconds:.2f}s  ({tail})"
-        if isinstance(event, events.EarlyStopped):
-            restored = f"weights restored to epoch {event.best_epoch}" if event.restored else "weights of the last epoch kept"
-            return f"early stopping at epoch {event.stopped_epoch}: best epoch {event.best_epoch}, {restored}"
-        if isinstance(event, events.NanDetected):
-            return f"the loss became NaN at epoch {event.epoch}, batch {event.batch}: training diverged (try a smaller learning rate)"
-        if isinstance(event, events.Stopped):
-            return f"stopped at epoch {event.epoch}"
+            self.epochs = event.epochs
         if isinstance(event, events.Finished):
-            return "\n" + runs.summary_text(event).rstrip()
-        if isinstance(event, events.Failed):
-            return f"training failed: {event.error}"
-        return None
+            return "\n" + words.summary_text(event).rstrip()
+        worded = words.event_line(event, self.epochs)
+        return worded[0] if worded else None
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 from core import spec as specs
 from core.events import Event, Finished, from_dict, restore
 from core.files import replace_text, sweep_temporary
+from core.words import summary_text
 
 RUNS_ENV = "LAYERLAB_RUNS"
 
@@ -224,26 +225,6 @@ def keep_epochs(run_dir: Path, epochs: int) -> None:
     for stale in ("summary.txt", "last.keras"):
         with contextlib.suppress(FileNotFoundError):
             (run_dir / stale).unlink()
-
-
-def summary_text(done: Finished) -> str:
-    """The closing summary, the same words on screen, in the command's output and summary.txt."""
-    why = {
-        "completed": "ran every epoch",
-        "early_stopping": "early stopping: no improvement within patience",
-        "stopped": "stopped by the user",
-        "nan": "diverged: the loss became NaN",
-    }.get(done.reason, done.reason)
-    best = ", ".join(f"{k} {v:.4f}" for k, v in done.best.items()) or "none"
-    lines = [
-        f"epochs run: {done.epochs_run}",
-        f"best epoch: {done.best_epoch}",
-        f"best: {best}",
-        f"why it stopped: {why}",
-        f"time: {done.seconds:.1f} s",
-        f"run folder: {done.run_dir}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 @dataclass

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from core import runs
+from core import runs, words
 from core import spec as specs
 from tui.screen import ShellScreen
 
@@ -112,7 +112,7 @@ class RunsScreen(ShellScreen):
             from core.events import Finished
 
             fields = {k: done[k] for k in ("epochs_run", "best_epoch", "best", "run_dir", "reason", "seconds") if k in done}
-            text = runs.summary_text(Finished(**fields))
+            text = words.summary_text(Finished(**fields))
         else:
             text = f"{record.status}: {len(record.history)} epochs written\nrun folder: {record.path}\n"
         self.query_one("#runs-summary", Static).update(text.rstrip())

@@ -121,7 +121,10 @@ def test_datasets_and_examples_are_listed():
 
 def test_human_printer_says_early_stopping_and_restored_weights():
     printer = _HumanPrinter(specs.loads("[fit]\nepochs = 40\n"))
-    line = printer.line(events.EarlyStopped(stopped_epoch=37, best_epoch=17, restored=True))
-    assert line == "early stopping at epoch 37: best epoch 17, weights restored to epoch 17"
+    line = printer.line(events.EarlyStopped(stopped_epoch=37, best_epoch=17, restored=True, best_value=0.25))
+    assert line == (
+        "■ early stopping at epoch 37: val_loss did not improve by min_delta within patience; "
+        "weights restored to epoch 17 (val_loss 0.2500)"
+    )
     line = printer.line(events.EpochEnded(5, {"loss": 0.5, "val_loss": 0.25}, 0.08, 3, 2, 20))
-    assert line == "epoch  5/40  loss 0.5000  val_loss 0.2500  0.08s  (best 3, no improvement 2/20)"
+    assert line == "epoch 5/40  loss 0.5000 val 0.2500  0.08s  no improvement 2/20"

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from core import events, runs
+from core import events, runs, words
 from core import spec as specs
 from tests.test_cli import layerlab
 
@@ -59,7 +59,7 @@ def test_a_finished_event_with_a_nan_best_reads_back_for_the_summary(tmp_path):
     record = runs.read_run(run)
     assert record.problem is None
     assert math.isnan(record.finished["best"]["val_loss"])
-    assert "best: val_loss nan" in runs.summary_text(events.from_dict(record.finished))
+    assert "best: val_loss nan" in words.summary_text(events.from_dict(record.finished))
 
 
 def test_lines_written_before_strict_json_still_read(tmp_path):

@@ -1,7 +1,7 @@
 """The training event log: one line per event (start, each epoch, NaN, pause, stop, the end, errors).
 
-`event_line` words each core event without any UI, so the log, its tests and any other view say
-the same thing; `TrainLog` is a RichLog that keeps lines and writes them a few times a second.
+The words are core.words', the same the headless command prints; `TrainLog` is a RichLog that
+keeps lines and writes them a few times a second.
 """
 
 from __future__ import annotations
@@ -10,98 +10,28 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from core import events
-from tui.widgets.train_progress import duration, number
+from core.words import Tone, event_line
 
 MAX_LINES = 5000
 QUIET = (events.EpochStarted, events.BatchEnded, events.EpochEnded)
 """Events that come many times a run: their lines may wait; any other's is `urgent`."""
+STYLES = {
+    Tone.PLAIN: "",
+    Tone.START: "bold",
+    Tone.GOOD: "bold green",
+    Tone.WARN: "bold yellow",
+    Tone.STOP: "bold magenta",
+    Tone.BAD: "bold red",
+}
 
 
-def logs_text(logs: dict[str, float]) -> str:
-    """An epoch's logs, loss first, each value beside its val_ twin: loss 0.31 val 0.35  mae …"""
-    names = sorted({key.removeprefix("val_") for key in logs}, key=lambda k: (k != "loss", k))
-    parts = []
-    for name in names:
-        part = f"{name} {number(logs[name])}" if name in logs else name
-        if f"val_{name}" in logs:
-            part += f" val {number(logs[f'val_{name}'])}"
-        parts.append(part)
-    return "  ".join(parts)
-
-
-def event_line(event: events.Event, epochs: int = 0) -> Text | None:
-    """The log's line for one event, or None for events the log leaves out (batches, epoch starts).
-
-    Args:
-        event: A core event.
-        epochs: The run's planned epoch count, shown as ``epoch 3/40``.
-    """
-    match event:
-        case events.RunStarted(run_dir=run_dir, spec=spec, epochs=n, steps_per_epoch=steps):
-            early = "early stopping on" if spec.get("early_stopping") else "early stopping off"
-            text = (
-                f"▶ training {spec.get('name', '')}: {n} epochs × {steps} batches of "
-                f"{spec.get('batch_size', '?')}, {event.train_samples} training / "
-                f"{event.valid_samples} validation samples, {early}"
-            )
-            line = Text(text, style="bold")
-            if run_dir:
-                line.append(f"\n  run folder {run_dir}", style="dim")
-            return line
-        case events.EpochEnded(epoch=epoch, logs=logs, seconds=seconds):
-            of = f"/{epochs}" if epochs else ""
-            line = Text(f"epoch {epoch}{of}  ", style="bold")
-            line.append(logs_text(logs))
-            line.append(f"  {seconds:.2f}s", style="dim")
-            if event.patience and event.wait:
-                line.append(f"  no improvement {event.wait}/{event.patience}", style="dim")
-            if event.best_epoch == epoch:
-                line.append("  ★ best", style="green")
-            return line
-        case events.NanDetected(epoch=epoch, batch=batch):
-            return Text(
-                f"✗ the loss became NaN (or infinite) at epoch {epoch}, batch {batch}: training "
-                "diverged — lower the learning rate",
-                style="bold red",
-            )
-        case events.Paused(epoch=epoch):
-            return Text(f"⏸ paused in epoch {epoch} (space resumes)", style="yellow")
-        case events.Resumed(epoch=epoch):
-            return Text(f"▶ resumed in epoch {epoch}", style="yellow")
-        case events.EarlyStopped(stopped_epoch=stopped, best_epoch=best, restored=restored):
-            value = "" if event.best_value is None else f" ({event.monitor} {number(event.best_value)})"
-            kept = (
-                f"weights restored to epoch {best}{value}"
-                if restored
-                else f"best epoch {best}{value}; the model keeps epoch {stopped}'s weights "
-                "(restore_best_weights is off)"
-            )
-            return Text(
-                f"■ early stopping at epoch {stopped}: {event.monitor} did not improve by "
-                f"min_delta within patience; {kept}",
-                style="bold magenta",
-            )
-        case events.Stopped(epoch=epoch, restored_epoch=restored):
-            kept = (
-                f"weights restored to epoch {restored}"
-                if restored
-                else "the model keeps its last weights"
-            )
-            return Text(f"■ stopped by you in epoch {epoch}; {kept}", style="bold yellow")
-        case events.Finished(epochs_run=run, best_epoch=best, reason=reason, seconds=seconds):
-            why = {
-                "completed": "ran every epoch",
-                "early_stopping": "early stopping",
-                "stopped": "stopped by you",
-                "nan": "diverged (NaN)",
-            }.get(reason, reason)
-            return Text(
-                f"✓ finished: {why}; {run} epochs in {duration(seconds)}, best epoch {best}",
-                style="bold green" if reason != "nan" else "bold red",
-            )
-        case events.Failed(error=error):
-            return Text(f"✗ training failed: {error}", style="bold red")
-    return None
+def event_text(event: events.Event, epochs: int = 0) -> Text | None:
+    """The log's line for one event (core.words' words, in the tone's colour), or None."""
+    worded = event_line(event, epochs)
+    if worded is None:
+        return None
+    text, tone = worded
+    return Text(text, style=STYLES[tone])
 
 
 class TrainLog(RichLog):
@@ -121,7 +51,7 @@ class TrainLog(RichLog):
         """Queue the line for a core event (written at the next flush)."""
         if isinstance(event, events.RunStarted):
             self.epochs = event.epochs
-        line = event_line(event, self.epochs)
+        line = event_text(event, self.epochs)
         if line is not None:
             self._pending.append(line)
             self.urgent = self.urgent or not isinstance(event, QUIET)

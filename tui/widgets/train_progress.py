@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, Static
 
 from core import events
+from core.words import duration, number
 
 RECENT_EPOCHS = 5
 """Speed and time left come from the mean of this many recent epochs."""
@@ -142,23 +143,6 @@ class ProgressTracker:
         logs = self.history[best - 1]
         key = "val_loss" if "val_loss" in logs else "loss"
         return f"{key} {number(logs.get(key, math.nan))}" if key in logs else ""
-
-
-def number(value: float) -> str:
-    """A metric's value as the log and the panels show it: 0.1234, 3.1e-05, 2.62e+32, nan."""
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3g}"
-
-
-def duration(seconds: float) -> str:
-    """Seconds as 12 s, 3:05 or 1:02:03."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class TrainProgress(Vertical):

@@ -1,6 +1,6 @@
 """The end of a run in a panel: best epoch and metrics, epochs run, why it stopped, time, run folder.
 
-The words are core.runs.summary_text's, the same the command prints and summary.txt holds; the
+The words are core.words.summary_text's, the same the command prints and summary.txt holds; the
 panel adds where to go next (Inspect, Runs, train again).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from core import events, runs
+from core import events, words
 
 NEXT_KEYS = "5 inspect the trained model · 6 runs · r or t trains again"
 
@@ -25,7 +25,7 @@ class TrainSummary(Static):
         """Show a finished run (completed, early stopping, stopped, or diverged)."""
         title = "diverged" if done.reason == "nan" else "finished"
         text = Text()
-        for line in runs.summary_text(done).splitlines():
+        for line in words.summary_text(done).splitlines():
             name, _, value = line.partition(": ")
             text.append(f"{name}: ", style="bold")
             text.append(value + "\n")
