@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from core import events
+from tui.lifeline import Lifeline
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
 from tui.widgets.curves import REDRAWS_PER_SECOND
@@ -126,7 +127,12 @@ class TrainScreen(ShellScreen):
         self.curves.focus()
 
     def on_unmount(self) -> None:
-        """Leaving the app (or the screen) ends training: the best weights so far are kept."""
+        """Leaving the app (or the screen) ends training: the best weights so far are kept.
+
+        Unless the terminal went away (tui.lifeline): then training goes on, detached.
+        """
+        if self.app.lifeline.detached:
+            return
         if self.session is not None:
             self.session.stop()
         self.workers.cancel_group(self, "training")
@@ -154,11 +160,16 @@ class TrainScreen(ShellScreen):
         self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
         self._dirty = True
         self._flush(force=True)
-        self._train(spec, dataset if same_data else None, self.run_number)
+        self._train(spec, dataset if same_data else None, self.run_number, self.app.lifeline)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
-    def _train(self, spec: Any, dataset: Any, run: int) -> None:
-        """Prepare and train in this thread; report only through messages."""
+    def _train(self, spec: Any, dataset: Any, run: int, lifeline: Lifeline) -> None:
+        """Prepare and train in this thread; report only through messages.
+
+        The lifeline stops the session on SIGTERM or SIGINT, and keeps it going when the terminal
+        goes away (the app's exit then cancels this worker, but the run is what the user wants).
+        """
+        session = None
         try:
             try:
                 from core.session import TrainingSession
@@ -168,14 +179,17 @@ class TrainScreen(ShellScreen):
                 session.subscribe(
                     Feed(self.post_message, lambda gathered: self.EventsReceived(gathered, run))
                 )
+                lifeline.follow(session)
                 self.post_message(self.SessionCreated(session, run))
                 session.prepare()
             except Exception as exc:  # bad input, said in words: never a traceback
                 self.post_message(self.PrepareFailed(error_words(exc), run))
                 return
-            if not get_current_worker().is_cancelled:
+            if not get_current_worker().is_cancelled or lifeline.detached:
                 session.run()  # every failure in here becomes a Failed event
         finally:
+            if session is not None:
+                lifeline.forget(session)
             self.post_message(self.SessionClosed(run))
 
     # -- what comes back from the training thread ----------------------------------------

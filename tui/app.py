@@ -19,7 +19,8 @@ from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from screens.confirm import SAVE_DISCARD_CANCEL, Choice, ChoiceDialog
-from tui import jobs, startup
+from tui import jobs, recovery, startup
+from tui.lifeline import Lifeline
 from tui.messages import TrainRequested
 from tui.registry import FIRST_MODE, PLACES
 from tui.widgets.settings import SettingsPanel
@@ -96,12 +97,32 @@ class LayerlabApp(App[None]):
         """What the loaded engine runs on; None until it has loaded."""
         self.workspace = Workspace(self)
         """The experiment every screen works on (see tui.workspace)."""
+        self.lifeline = Lifeline()
+        """What SIGHUP, SIGTERM and SIGINT do; tui.main installs it on the app's loop."""
+        # Signals come as the loop's callbacks, outside Textual's context: the app's queue takes them.
+        self.lifeline.end_ui = lambda signum: self.call_later(self._end_by_signal)
+        self._kept = recovery.take_note()  # before a signal can write a note of its own
         self._start = startup.choose(spec_path)
         self.workspace.replace(
             self._start.spec, self._start.path, saved=self._start.saved, load=False
         )
 
+    def get_driver_class(self):
+        """Textual's terminal driver; on Linux and macOS one that outlives its terminal."""
+        driver = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver
+
+            from tui.terminal_driver import TerminalDriver
+        except ImportError:  # Windows: no termios, and no SIGHUP either
+            return driver
+        return TerminalDriver if driver is LinuxDriver else driver
+
     def on_mount(self) -> None:
+        if self._kept:
+            self.notify(
+                self._kept, title="Unsaved changes were kept", severity="warning", timeout=30
+            )
         if self._start.error:
             self.notify(
                 self._start.error,
@@ -114,6 +135,31 @@ class LayerlabApp(App[None]):
         # Start the slow work only once the first frame is on screen: a thread importing
         # TensorFlow holds the GIL long enough to delay that frame.
         self.call_after_refresh(self._start_engine)
+
+    def on_unmount(self) -> None:
+        self.lifeline.end_ui = None
+
+    def _end_by_signal(self) -> None:
+        """A signal ends the app: unsaved changes are kept; training stops (or, detached, goes on)."""
+        try:
+            for panel in self.screen.query(SettingsPanel):
+                panel.commit()  # what is typed is what is kept
+        except Exception:  # nothing may keep a signal from ending the app
+            log.exception("committing the settings being typed failed")
+        if self.workspace.dirty:
+            recovery.keep(self.workspace.spec, self.workspace.path)
+        self._exit_once_shown(self.lifeline.exit_code)
+
+    def _exit_once_shown(self, code: int | None) -> None:
+        """Exit, but not while the first screen is still being put together (Textual then fails)."""
+        try:
+            shown = self.screen.is_mounted
+        except Exception:  # no screen yet
+            shown = False
+        if shown:
+            self.exit(return_code=code)
+        else:
+            self.set_timer(0.05, lambda: self._exit_once_shown(code))
 
     def _start_engine(self) -> None:
         self.load_engine()

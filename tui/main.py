@@ -53,6 +53,15 @@ def quiet_terminal() -> Path:
     return path
 
 
+def terminal_fds() -> list[int]:
+    """The descriptors that may be the user's terminal: 0, 1, 2 and Textual's copy of it."""
+    fds = [0, 1, 2]
+    if sys.__stderr__ is not None:
+        with contextlib.suppress(ValueError, OSError):
+            fds.append(sys.__stderr__.fileno())
+    return fds
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a headless command and return its exit code, or run the app and leave the process."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -74,14 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     app = LayerlabApp(args.spec)
     # Our own loop: asyncio.run() would join the worker threads before returning.
     loop = asyncio.new_event_loop()
+    lifeline = app.lifeline
+    lifeline.install(loop, terminal_fds())
     app.run(loop=loop)
-    code = app.return_code or 0
-    if code and log is not None:
+    code = lifeline.exit_code or app.return_code or 0
+    if code and lifeline.exit_code is None and log is not None:
         print(f"layerlab stopped on an error; the details are in {log}", file=sys.__stderr__)
-    if app.engine is not None:
+    if lifeline.detached:
+        # The terminal went away during a run: it goes on to its end, however long that takes.
+        # The loop keeps running meanwhile, so SIGTERM and SIGINT still stop it cleanly.
+        loop.run_until_complete(loop.shutdown_default_executor())
+        logging.getLogger("layerlab").info("the detached training has ended")
+    elif app.engine is not None:
         # A training run stopped on the way out finishes writing its run folder first.
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 60))
+    code = lifeline.exit_code or code
     # Then leave at once: an import of TensorFlow still running cannot be interrupted, and
     # TensorFlow's own teardown takes seconds of staring at a prompt that does not come back.
     logging.shutdown()
