@@ -342,7 +342,8 @@ class TrainingSession:
             callbacks.append(early)
         callbacks.append(tracker)
         if self.files is not None:
-            callbacks += [save, cb.HistoryCSV(str(self.writer.history_path), append=True)]
+            # The epoch's row reaches history.csv before its resume state is offered.
+            callbacks += [cb.HistoryCSV(str(self.writer.history_path), append=True), save]
         return callbacks, tracker, early, capture
 
     def _fit(self, started: float) -> events.Finished | events.Failed:

@@ -17,6 +17,7 @@ from textual_plotext import PlotextPlot
 
 from core import runs, words
 from core import spec as specs
+from tui.messages import TrainRequested
 from tui.screen import ShellScreen
 
 COLORS = ("cyan+", "orange+", "green+", "magenta+", "yellow+", "blue+")
@@ -31,6 +32,7 @@ class RunsScreen(ShellScreen):
         Binding("space", "mark", "Compare"),
         Binding("m", "next_metric", "Metric"),
         Binding("o", "open_spec", "Open spec"),
+        Binding("R", "resume", "Resume", tooltip="Continue a stopped, killed or failed run from its last saved epoch"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -179,6 +181,34 @@ class RunsScreen(ShellScreen):
             return
         self.workspace.replace(spec, None, saved=False)
         self.notify(f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened")
+
+
+    async def action_resume(self) -> None:
+        """Continue the run under the cursor, in its own folder, on the Train screen."""
+        record = self._current()
+        if record is None:
+            return
+        if record.status not in RESUMABLE:
+            why = {"running": "it is still being written by another process", "damaged": "its folder is damaged"}
+            self.notify(
+                f"Run {record.path.name} cannot be resumed: {why.get(record.status, f'it ended ({record.status})')}.",
+                severity="warning",
+            )
+            return
+        if self.app.training:
+            self.notify("Training is running: s on the Train screen stops it first.", severity="warning")
+            return
+        try:
+            spec = specs.load(record.path / "spec.toml")
+        except specs.SpecError as exc:
+            self.notify(exc.message, title="Cannot resume this run", severity="error")
+            return
+        await self.app.switch_mode("train")
+        self.app.screen.post_message(TrainRequested(spec, None, resume=record.path))
+
+
+RESUMABLE = ("stopped", "killed", "failed")
+"""Statuses a run can be continued from: it ended before its epochs ran."""
 
 
 def _best(record: runs.RunRecord) -> str:

@@ -160,10 +160,12 @@ class TrainScreen(ShellScreen):
         self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
         self._dirty = True
         self._flush(force=True)
-        self._train(spec, dataset if same_data else None, self.run_number, self.app.lifeline)
+        if message.resume is not None:
+            self.log_view.say(f"resuming the run in {message.resume}", "dim")
+        self._train(spec, dataset if same_data else None, self.run_number, self.app.lifeline, message.resume)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
-    def _train(self, spec: Any, dataset: Any, run: int, lifeline: Lifeline) -> None:
+    def _train(self, spec: Any, dataset: Any, run: int, lifeline: Lifeline, resume: Any = None) -> None:
         """Prepare and train in this thread; report only through messages.
 
         The lifeline stops the session on SIGTERM or SIGINT, and keeps it going when the terminal
@@ -175,7 +177,10 @@ class TrainScreen(ShellScreen):
                 from core.session import TrainingSession
 
                 freeze_long_lived()
-                session = TrainingSession(spec, dataset=dataset, runs_dir=None)
+                if resume is not None:
+                    session = TrainingSession.from_run(resume, dataset=dataset)
+                else:
+                    session = TrainingSession(spec, dataset=dataset, runs_dir=None)
                 session.subscribe(
                     Feed(self.post_message, lambda gathered: self.EventsReceived(gathered, run))
                 )

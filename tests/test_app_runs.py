@@ -66,3 +66,34 @@ async def test_no_runs_says_how_to_make_one(tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "No runs yet" in text_of(app.screen.query_one("#runs-summary"))
+
+
+async def test_a_stopped_run_is_resumed_from_the_runs_screen_to_its_last_epoch(tmp_path):
+    from pathlib import Path
+
+    from core import events, runs
+
+    session = TrainingSession(specs.loads(TINY.format(name="cut", units=8, epochs=8)))
+    session.subscribe(lambda e: session.stop() if isinstance(e, events.EpochEnded) and e.epoch == 3 else None)
+    cut = session.run()
+    assert cut.reason == "stopped" and cut.epochs_run < 8  # the epoch in progress at the stop ends
+    app = make_app(write_spec(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.records[0].status == "stopped"
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.screen.MODE == "train"
+        screen = app.screen
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert f"resuming after epoch {cut.epochs_run}" in screen.log_view.text
+    run_dir = Path(cut.run_dir)
+    history = runs.read_history(run_dir / "history.csv")
+    assert [int(r["epoch"]) for r in history] == list(range(1, 9))
+    record = runs.read_run(run_dir)
+    assert record.status == "completed" and record.finished["epochs_run"] == 8
+    assert list(run_dir.parent.glob("2*")) == [run_dir]

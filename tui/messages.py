@@ -22,3 +22,5 @@ class TrainRequested(Message):
     """A copy of the workspace's spec at the moment `t` was pressed."""
     path: Path | None
     """The spec's file, or None while it is unsaved."""
+    resume: Path | None = None
+    """A run folder to continue from its last saved epoch (its own spec.toml), instead of a new run."""
