@@ -117,7 +117,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         if self.resume_state:
-            self.best = self.resume_state.get("best", self.best)
+            if "best" in self.resume_state:
+                self.best = self.resume_state["best"]
             self.best_epoch = self.resume_state.get("best_epoch", 0)
             self.wait = self.resume_state.get("wait", 0)
             if self.restore_best_weights:
@@ -133,7 +134,11 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
 
 def maximised(monitor: str) -> bool:
-    """Whether a bigger monitored value is better (accuracy, AUC…), as Keras' mode="auto" decides."""
+    """Whether a bigger monitored value is better (accuracy, AUC…), as Keras' mode="auto" decides.
+
+    EarlyStopping asks Keras itself (mode="auto"); BestEpoch, which tracks the best epoch when early
+    stopping is off, asks this. tests/test_errors.py checks both agree for every metric a spec takes.
+    """
     name = monitor.removeprefix("val_")
     return "acc" in name or name in ("auc", "precision", "recall")
 

@@ -62,7 +62,7 @@ def take_resume_state(model: keras.Model, epoch: int, best: Weights | None, stat
 
 
 def write_resume_state(path: Path, resume: ResumeState) -> None:
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}  # Any: numpy's stub reads **arrays as savez's allow_pickle too
     for prefix, values in (("w", resume.weights), ("o", resume.optimizer), ("b", resume.best.arrays if resume.best else [])):
         for i, value in enumerate(values):
             arrays[f"{prefix}{i}"] = value

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from core import events, runs, words
 from core import spec as specs
+from core.errors import LayerlabError
 from core.quiet import divert_stderr, quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -217,9 +218,6 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
     import keras
 
     keras.config.disable_interactive_logging()  # Keras' own messages go to the log, not stdout
-    from core.accel import AcceleratorError
-    from core.data import DataError
-    from core.model import ModelError
     from core.session import TrainingSession
 
     try:
@@ -229,7 +227,7 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
             session = TrainingSession(spec, runs_dir=root)
         signals.session = session
         session.prepare()
-    except (DataError, ModelError, AcceleratorError, specs.SpecError) as exc:
+    except LayerlabError as exc:  # bad input: its own words are enough
         print(f"layerlab: {exc}", file=terminal)
         _drop_temporary_log(log_path)
         return EXIT_BAD_INPUT

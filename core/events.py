@@ -15,6 +15,7 @@ value, in a ``non_finite`` object keyed by its path (dots between keys, ``[i]`` 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from collections.abc import Callable
@@ -207,13 +208,13 @@ Subscriber = Callable[[Event], None]
 class EventBus:
     """Hands each event to every subscriber, in order, from the publishing thread.
 
-    Subscribers must return quickly (the app's ``post_message`` does); one that raises is dropped
-    from that event only, so a broken view never stops training.
+    Subscribers must return quickly (the app's ``post_message`` does); one that raises misses that
+    event only, so a broken view never stops training: its traceback goes to the "layerlab" log
+    (the app's log file, a run's log.txt) and it still gets the events that follow.
     """
 
     _subscribers: list[Subscriber] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    errors: list[BaseException] = field(default_factory=list)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         with self._lock:
@@ -232,5 +233,5 @@ class EventBus:
         for subscriber in subscribers:
             try:
                 subscriber(event)
-            except Exception as exc:  # a broken view must not stop training
-                self.errors.append(exc)
+            except Exception:  # a broken view must not stop training
+                logging.getLogger("layerlab").exception("a subscriber failed on the %s event (%r)", event.event, subscriber)

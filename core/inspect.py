@@ -172,10 +172,14 @@ def _require_built(model: keras.Model) -> None:
         raise InspectError("the model is not built yet — build it on the data's input shape first")
 
 
-def _numpy(value) -> np.ndarray | None:
+def _numpy(value) -> np.ndarray:
     import keras
 
-    return None if value is None else keras.ops.convert_to_numpy(value).astype(np.float32)
+    return keras.ops.convert_to_numpy(value).astype(np.float32)
+
+
+def _bias(layer) -> np.ndarray | None:
+    return None if layer.bias is None else _numpy(layer.bias)
 
 
 def conv_kernels(model: keras.Model) -> list[KernelView]:
@@ -188,7 +192,7 @@ def conv_kernels(model: keras.Model) -> list[KernelView]:
         if isinstance(layer, keras.layers.Conv2D) and layer.built:
             kernel = _numpy(layer.kernel)
             low, high = float(kernel.min()), float(kernel.max())
-            views.append(KernelView(name, index, kernel, _numpy(layer.bias), low, high))
+            views.append(KernelView(name, index, kernel, _bias(layer), low, high))
     return views
 
 
@@ -200,7 +204,7 @@ def dense_weights(model: keras.Model) -> list[DenseView]:
     views = []
     for index, name, layer in _walk(model):
         if isinstance(layer, keras.layers.Dense) and layer.built:
-            weights, bias = _numpy(layer.kernel), _numpy(layer.bias)
+            weights, bias = _numpy(layer.kernel), _bias(layer)
             activation = getattr(layer.activation, "__name__", "linear")
             view = DenseView(name, index, weights, bias, activation)
             if weights.shape[1] == 1 and weights.shape[0] <= SMALL_UNIT_INPUTS:

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 
 from core.catalog import LAYERS, describe
+from core.errors import LayerlabError
 from core.spec import CompileSpec, LayerSpec, Spec
 
 Shape = tuple[int | None, ...]
@@ -25,7 +26,7 @@ _APPLICATIONS = {
 }
 
 
-class ModelError(ValueError):
+class ModelError(LayerlabError):
     """A stack that cannot be built, located on a layer.
 
     Attributes:
@@ -35,9 +36,12 @@ class ModelError(ValueError):
     """
 
     def __init__(self, problem: str, index: int | None = None, fix: str = ""):
-        self.index, self.problem, self.fix = index, problem, fix
-        where = f"layers[{index}]: " if index is not None else ""
-        super().__init__(f"{where}{problem}" + (f" — {fix}" if fix else ""))
+        self.index, self.fix = index, fix
+        super().__init__(problem, f"layers[{index}]" if index is not None else "")
+
+    @property
+    def message(self) -> str:
+        return super().message + (f" — {self.fix}" if self.fix else "")
 
 
 @dataclass

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import LayerlabError
 
-class InspectError(ValueError):
+
+class InspectError(LayerlabError):
     """A picture, kernel, setting or sample that cannot be inspected, with what would be accepted."""
 
 
@@ -139,9 +141,9 @@ def _check(
     for name, value in (("stride", stride), ("pool_size", pool_size), ("pool_stride", pool_stride)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise InspectError(f"{name} must be a whole number of at least 1, not {value!r}")
-    for name, value in (("padding", padding), ("pool_padding", pool_padding)):
-        if value not in PADDINGS:
-            raise InspectError(f"{name} must be 'same' or 'valid', not {value!r}")
+    for name, choice in (("padding", padding), ("pool_padding", pool_padding)):
+        if choice not in PADDINGS:
+            raise InspectError(f"{name} must be 'same' or 'valid', not {choice!r}")
 
 
 def _activation(name: str):

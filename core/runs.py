@@ -17,7 +17,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from core import spec as specs
 from core.events import Event, Finished, from_dict, restore
@@ -126,8 +126,9 @@ class RunWriter:
         try:
             sweep_temporary(self.run_dir)
             ran = spec.copy()
-            if ran.data_path() is not None:  # the run folder is elsewhere: keep the data findable
-                ran.data.path = str(ran.data_path().resolve())
+            data_path = ran.data_path()
+            if data_path is not None:  # the run folder is elsewhere: keep the data findable
+                ran.data.path = str(data_path.resolve())
             specs.save(ran, self.spec_path)
             if resume_epoch is not None:
                 keep_epochs(self.run_dir, resume_epoch)
@@ -350,7 +351,7 @@ def _read_into(record: RunRecord, path: Path) -> str | None:
         record.events = read_events(path / "events.jsonl")
         done = record.finished
         if done is not None:
-            summary_text(from_dict(done))  # the Runs screen shows it: it must have every field
+            summary_text(cast(Finished, from_dict(done)))  # the Runs screen shows it: it must have every field
     except OSError as exc:
         return f"{reading} cannot be read: {exc.strerror or exc}"
     except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from core import model as models
 from core import spec as specs
 from core.checkpoint import ResumeState, RunFilesWriter, read_resume_state, restore_resume_state
 from core.data import Dataset, load_dataset
+from core.runlog import RunLog
 from core.spec import Spec
 
 FINISH_TIMEOUT_S = 120.0
@@ -252,6 +253,8 @@ class TrainingSession:
         except Exception as exc:  # every failure becomes an event, never a crash
             return self._fail(exc)
         finally:
+            if getattr(self, "_run_log", None) is not None:
+                self._run_log.close()
             if self.writer is not None:
                 self.writer.close()
 
@@ -290,6 +293,7 @@ class TrainingSession:
         resumed = self._resume.epoch if self._resume else (0 if self.resume_dir else None)
         run_dir = self.resume_dir or runs.new_run_dir(self.spec.name, self.runs_dir)
         self.writer = runs.RunWriter(run_dir, self.spec, self._provenance(), resume_epoch=resumed)
+        self._run_log = RunLog(run_dir, self.bus)  # log.txt: this run's log records, warnings and events
         self.files = RunFilesWriter(self.prepared.model, run_dir)
         if self._resume is not None and self._resume.best is not None:
             self.files.written_epoch = self._resume.best.epoch
@@ -326,7 +330,9 @@ class TrainingSession:
                 patience=es.patience,
                 restore_best_weights=es.restore_best_weights,
                 start_from_epoch=es.start_from_epoch,
-                mode="max" if cb.maximised(es.monitor) else "min",
+                # Keras infers the direction from the compiled metric (its _direction): right for
+                # the loss and every metric in specs.METRICS (tests/test_errors.py checks each).
+                mode="auto",
                 resume_state=saved.get("early_stopping"),
                 resume_weights=best_weights.arrays if best_weights else None,
             )

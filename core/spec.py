@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from core.catalog import ALIASES, LAYERS, MAX_SEED
+from core.errors import LayerlabError
 
 TASKS = ("auto", "regression", "binary", "multiclass")
 FEATURE_SCALES = ("standard", "minmax", "none")
@@ -57,27 +58,13 @@ MAX_SPEC_BYTES = 1 << 20
 """A spec is a page of TOML; anything larger is not one (or is /dev/zero)."""
 
 
-class SpecError(ValueError):
+class SpecError(LayerlabError):
     """A spec that cannot be used, located by file and key path.
 
     Attributes:
         where: The file (if any) and key path, e.g. "exp.toml: layers[2].units".
         problem: What is wrong and what would be accepted.
     """
-
-    def __init__(self, problem: str, key: str = "", file: str | os.PathLike | None = None):
-        self.problem = problem
-        self.key = key
-        self.file = str(file) if file else ""
-        super().__init__(self.message)
-
-    @property
-    def where(self) -> str:
-        return ": ".join(part for part in (self.file, self.key) if part)
-
-    @property
-    def message(self) -> str:
-        return f"{self.where}: {self.problem}" if self.where else self.problem
 
 
 @dataclass
@@ -174,7 +161,7 @@ class Spec:
         out: dict[str, Any] = {"name": self.name, "data": data}
         out["layers"] = [{"type": layer.type, **layer.params} for layer in self.layers]
         out["compile"] = asdict(self.compile)
-        fit = {"batch_size": self.fit.batch_size, "epochs": self.fit.epochs}
+        fit: dict[str, Any] = {"batch_size": self.fit.batch_size, "epochs": self.fit.epochs}
         if self.fit.early_stopping is not None:
             fit["early_stopping"] = asdict(self.fit.early_stopping)
         out["fit"] = fit

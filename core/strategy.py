@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import LayerlabError
 from core.spec import AcceleratorSpec
 
 # The backends for which each strategy has an implementation (see Plan.engine).
@@ -20,7 +21,7 @@ _BACKENDS = {"mirrored": ("tensorflow", "jax"), "tpu": ("tensorflow", "jax"), "m
 _POLICIES = {"gpu": "mixed_float16", "tpu": "mixed_bfloat16"}
 
 
-class AcceleratorError(ValueError):
+class AcceleratorError(LayerlabError):
     """An accelerator choice that cannot work on this machine; the message says what would."""
 
 
@@ -86,7 +87,8 @@ class Machine:
     def worker_index(self) -> int:
         """This process's place in `workers` (0 is the coordinator)."""
         try:
-            task, cluster = self.tf_config["task"], self.tf_config["cluster"]
+            config = self.tf_config or {}
+            task, cluster = config["task"], config["cluster"]
             chiefs = len(cluster.get("chief") or []) if task.get("type") == "worker" else 0
             return int(task.get("index", 0)) + chiefs
         except (TypeError, KeyError, ValueError, AttributeError):  # absent or malformed: alone
@@ -165,7 +167,8 @@ def plan(accel: AcceleratorSpec, machine: Machine, batch_size: int) -> Plan:
     """
     if batch_size < 1:
         raise AcceleratorError(f"batch size must be at least 1, got {batch_size}")
-    reasons, warnings = [], []
+    reasons: list[str] = []
+    warnings: list[str] = []
     device = _device(accel, machine)
     strategy = _strategy(accel, machine, device, reasons, warnings)
     if device == "auto":

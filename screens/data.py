@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import SelectionList, Static
 
 from core import spec as specs
+from core.errors import LayerlabError, log_failure
 from core.spec import DataSpec, Spec
 from screens.data_choices import DataChoices
 from screens.data_preview import DataPreview
@@ -159,14 +160,15 @@ class DataScreen(ShellScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-preview", description="reading data for the preview")
     def _preview_job(self, generation: int, data: DataSpec, apply: bool) -> None:
-        from core.data import DataError
         from screens.data_facts import preview_source
 
         try:
             self.post_message(self.Previewed(generation, data, preview_source(data), None, apply))
-        except DataError as exc:
+        except LayerlabError as exc:
+            log_failure(f"reading {data.source()} for the preview", exc)
             self.post_message(self.Previewed(generation, data, None, exc.message, apply))
         except Exception as exc:  # any failure is words on the screen, never a traceback
+            log_failure(f"reading {data.source()} for the preview", exc)
             error = f"could not read {data.source()}: {type(exc).__name__}: {exc}"
             self.post_message(self.Previewed(generation, data, None, error, apply))
 
@@ -242,15 +244,17 @@ class DataScreen(ShellScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-trial", description="trying the data choice")
     def _trial_job(self, generation: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
-        from core.data import DataError, load_dataset
+        from core.data import load_dataset
 
         try:
             if not loaded:  # a preview that loaded these very choices was the trial
                 load_dataset(Spec(data=data, base_dir=base_dir))
             self.post_message(self.Tried(generation, data, None))
-        except DataError as exc:
+        except LayerlabError as exc:
+            log_failure(f"loading {data.source()}", exc)
             self.post_message(self.Tried(generation, data, exc.message))
-        except Exception as exc:
+        except Exception as exc:  # any failure is words on the screen, never a traceback
+            log_failure(f"loading {data.source()}", exc)
             self.post_message(self.Tried(generation, data, f"could not load {data.source()}: {type(exc).__name__}: {exc}"))
 
     @on(Tried)

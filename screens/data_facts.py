@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.data import DataError, infer_task, load_dataset, read_table
+from core.errors import log_failure
 from core.spec import DataSpec, Spec
 
 ROWS_SHOWN = 8
@@ -125,6 +126,7 @@ def preview_table(frame: Any, title: str) -> Preview:
         except DataError as exc:
             facts.reason = exc.problem
         except Exception as exc:  # an odd dtype (dates, mixed objects) is not a target, never a crash
+            log_failure(f"judging column {name!r} as a target", exc)
             facts.reason = f"{name!r} cannot be a target ({type(exc).__name__}: {exc})"
         facts.bars = _bars(series, facts.task)
         columns.append(facts)

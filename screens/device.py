@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from core import spec as specs
+from core.errors import log_failure
 from core.spec import DEVICES, STRATEGIES, AcceleratorSpec, Spec
 from core.strategy import AcceleratorError, Machine, Plan, plan
 from tui.screen import ShellScreen
@@ -134,6 +135,7 @@ class DeviceScreen(ShellScreen):
 
             self.post_message(self.Detected(accel.detect(), None))
         except Exception as exc:  # AcceleratorError, or a backend that fails to load: words, not a traceback
+            log_failure("looking for devices", exc)
             self.post_message(self.Detected(None, f"Devices could not be listed: {exc}"))
 
     @on(Detected)

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from core.errors import log_failure
 from tui.registry import PLACES
 
 
@@ -46,7 +47,8 @@ def key_sections(app: App) -> Iterator[tuple[str, list[Binding]]]:
     for place in PLACES:
         try:
             screen = place.screen_class()
-        except Exception:  # a screen that fails to import still leaves the others listed
+        except Exception as exc:  # a screen that fails to import still leaves the others listed
+            log_failure(f"importing the {place.title} screen for the key list", exc)
             continue
         yield f"{place.key} {place.title}", _own_bindings(screen, Screen)
     for title, dialog in _dialogs():

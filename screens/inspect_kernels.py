@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
 
+from core.errors import log_failure
 from screens.inspect_text import dense_label, kernel_label, unit_text, value_range_text
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.inspect_grid import ChannelGrid
@@ -112,6 +113,7 @@ class KernelsView(Vertical):
         try:
             layers = [*conv_kernels(model), *dense_weights(model)]
         except Exception as error:  # shown as words, never as a traceback
+            log_failure("reading the kernels and weights", error)
             self.post_message(self.Read(self, generation, error=f"{error}"))
             return
         if not get_current_worker().is_cancelled:

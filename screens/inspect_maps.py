@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from core.errors import log_failure
 from screens.inspect_sample import SampleInput, Source, input_panel, sample_picture, samples
 from screens.inspect_text import prediction_text
 from tui.widgets.heatmap import Heatmap
@@ -133,6 +134,7 @@ class FeatureMapsView(Vertical):
             maps = feature_maps(model, x)
             prediction = prediction_text(predict(model, x), dataset, label)
         except Exception as error:  # shown as words, never as a traceback
+            log_failure("computing the feature maps", error)
             self.post_message(self.Computed(self, generation, error=str(error)))
             return
         if not get_current_worker().is_cancelled:

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from core.errors import log_failure
 from core.pictures import picture_names
 from core.playground import ACTIVATIONS, KERNELS, PADDINGS, InspectError, parse_kernel
 from tui.widgets.colormap import format_value
@@ -194,6 +195,7 @@ class PlaygroundView(Vertical):
                 pool_padding=settings.pool_padding,
             )
         except Exception as error:  # shown as words, never as a traceback
+            log_failure("the convolution playground", error)
             self.post_message(self.Extracted(self, generation, error=str(error)))
             return
         if not get_current_worker().is_cancelled:

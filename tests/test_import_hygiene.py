@@ -13,7 +13,10 @@ import core
 ROOT = Path(__file__).resolve().parents[1]
 UI = ("textual", "textual_plotext", "plotext", "textual_image", "tui", "screens")
 HEAVY = ("keras", "tensorflow", "jax", "torch")
-LIGHT = ("core.spec", "core.events", "core.runs", "core.catalog", "core.examples", "core.diagnosis", "core.strategy")
+LIGHT = (
+    "core.spec", "core.events", "core.runs", "core.catalog", "core.examples", "core.diagnosis", "core.strategy",
+    "core.errors", "core.words", "core.files", "core.runlog",
+)
 
 
 def loaded_after_import(module: str) -> set[str]:

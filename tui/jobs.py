@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import LayerlabError, log_failure
 from core.spec import LayerSpec, Spec
 
 log = logging.getLogger("layerlab")
@@ -62,7 +63,7 @@ def detect_machine() -> Any:
 
         return accel.detect()
     except Exception as exc:
-        log.warning("core.accel.detect failed: %s", exc)
+        log_failure("looking for devices (core.accel.detect)", exc)
         return None
 
 
@@ -83,7 +84,7 @@ def keras_devices() -> list[str]:
     try:
         found = keras.distribution.list_devices()
     except Exception as exc:
-        log.warning("keras.distribution.list_devices failed: %s", exc)
+        log_failure("listing devices (keras.distribution.list_devices)", exc)
         return []
     counts: dict[str, int] = {}
     for device in found:
@@ -107,15 +108,17 @@ def load_data(spec: Spec) -> DataResult:
     if not spec.data.name and not spec.data.path:
         return DataResult(error="no data chosen yet: press 1 for the Data screen")
     try:
-        from core.data import DataError, load_dataset
+        from core.data import load_dataset
     except ImportError as exc:
+        log_failure("importing the data loader", exc)
         return DataResult(error=f"the data loader is not available ({exc})")
     try:
         dataset = load_dataset(spec)
-    except DataError as exc:
+    except LayerlabError as exc:
+        log_failure("loading the data", exc)
         return DataResult(error=exc.message)
     except Exception as exc:
-        log.exception("loading data failed")
+        log_failure("loading the data", exc)
         return DataResult(error=f"could not load the data: {type(exc).__name__}: {exc}")
     try:
         from core.model import default_head
@@ -161,5 +164,5 @@ def check_stack(spec: Spec, dataset: Any, cancelled=lambda: False) -> CheckResul
             )
             return CheckResult(report, loss, metrics, warnings)
         except Exception as exc:
-            log.exception("shape check failed")
+            log_failure("the shape check", exc)
             return CheckResult(error=f"the shape check failed: {type(exc).__name__}: {exc}")

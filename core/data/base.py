@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.errors import LayerlabError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -18,7 +20,7 @@ TASK_NAMES = ("regression", "binary", "multiclass")
 MAX_CLASSES = 256
 
 
-class DataError(ValueError):
+class DataError(LayerlabError):
     """Data that cannot be used: what is wrong, where (file, column), and what would be accepted.
 
     Attributes:
@@ -27,13 +29,7 @@ class DataError(ValueError):
     """
 
     def __init__(self, problem: str, where: str | os.PathLike | None = None):
-        self.problem = problem
-        self.where = str(where) if where else ""
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return f"{self.where}: {self.problem}" if self.where else self.problem
+        super().__init__(problem, file=where)
 
 
 @dataclass

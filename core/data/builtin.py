@@ -146,13 +146,15 @@ def _points(x: np.ndarray, y: np.ndarray, classes: list[str]):
 def _moons():
     from sklearn.datasets import make_moons
 
-    return _points(*make_moons(500, noise=0.2, random_state=0), ["upper moon", "lower moon"])
+    x, y = make_moons(500, noise=0.2, random_state=0)
+    return _points(x, y, ["upper moon", "lower moon"])
 
 
 def _circles():
     from sklearn.datasets import make_circles
 
-    return _points(*make_circles(500, noise=0.1, factor=0.5, random_state=0), ["outer circle", "inner circle"])
+    x, y = make_circles(500, noise=0.1, factor=0.5, random_state=0)
+    return _points(x, y, ["outer circle", "inner circle"])
 
 
 def _spiral():

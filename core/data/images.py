@@ -104,8 +104,8 @@ def load_folder(folder: Path, data: DataSpec) -> Dataset:
     else:
         train_files, classes = _class_files(folder)
         valid_files = []
-    own_valid = None
-    if valid_files and data.valid_fraction == 0:
+    own_valid: tuple[np.ndarray | None, np.ndarray | None] | None = None
+    if valid_files and valid_folder is not None and data.valid_fraction == 0:
         notes.append(f"no validation split (valid_fraction = 0): the images in {valid_folder.name}/ are not used")
         valid_files, own_valid = [], (None, None)
     files = train_files + valid_files

@@ -57,6 +57,7 @@ def load_keras_set(name: str, data: DataSpec) -> Dataset:
     x_train, x_test = (_with_channels(x) for x in (x_train, x_test))
     y_train, y_test = (np.asarray(y).reshape(-1).astype(np.int32) for y in (y_train, y_test))
     notes = [f"{key}: {len(x_train)} training images of {x_train.shape[1]}×{x_train.shape[2]}×{x_train.shape[3]}, from keras.datasets"]
+    valid: tuple[np.ndarray | None, np.ndarray | None]
     if data.valid_fraction > 0:
         valid = (x_test, y_test)
         notes.append(f"its own {len(x_test)} test images are the validation split (valid_fraction only turns it off, at 0)")

@@ -18,13 +18,12 @@ from collections.abc import Callable
 from textual.message import Message
 
 from core import events
+from core.errors import LayerlabError
 
 POST_INTERVAL = 0.25
 """Gathered events are posted at most this often (seconds)."""
 GATHERED = (events.EpochStarted, events.BatchEnded, events.EpochEnded)
 """Events that may wait for the next post; any other is posted at once."""
-BAD_INPUT = ("DataError", "ModelError", "AcceleratorError", "SpecError")
-"""Errors about the user's input: their own words are the message, without the type's name."""
 
 
 class Feed:
@@ -57,8 +56,7 @@ class Feed:
 
 def error_words(exc: BaseException) -> str:
     """A failed preparation in words: bad input as its own message, anything else with its type."""
-    name = type(exc).__name__
-    return str(exc) if name in BAD_INPUT else f"{name}: {exc}"
+    return str(exc) if isinstance(exc, LayerlabError) else f"{type(exc).__name__}: {exc}"
 
 
 @functools.cache
