@@ -42,6 +42,10 @@ class Control:
         self.stopped_at = 0
         self.nan: tuple[int, int] | None = None
         """(epoch, batch) where the loss first became NaN or infinite."""
+        self.want_weights = False
+        """Set by a screen that shows the weights: each epoch's end then hands them over."""
+        self.latest_weights: Weights | None = None
+        """The newest weights handed over: an immutable snapshot, replaced whole, never changed."""
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -180,6 +184,8 @@ class BestEpoch(keras.callbacks.Callback):
                 self._own_weights = Weights(self.best_epoch, self.model.get_weights())
         wait = self.early.wait if self.early is not None else epoch + 1 - self.best_epoch
         patience = self.early.patience if self.early is not None else 0
+        if self.control.want_weights:  # before the event, so a screen it wakes finds them
+            self.control.latest_weights = Weights(epoch + 1, self.model.get_weights())
         self.control.publish(events.EpochEnded(epoch + 1, logs, seconds, self.best_epoch, wait, patience))
 
     @property

@@ -24,7 +24,13 @@ from core import accel, events, runs
 from core import callbacks as cb
 from core import model as models
 from core import spec as specs
-from core.checkpoint import ResumeState, RunFilesWriter, read_resume_state, restore_resume_state
+from core.checkpoint import (
+    ResumeState,
+    RunFilesWriter,
+    Weights,
+    read_resume_state,
+    restore_resume_state,
+)
 from core.data import Dataset, load_dataset
 from core.runlog import RunLog
 from core.spec import Spec
@@ -411,6 +417,8 @@ class TrainingSession:
                 return self._fail(cb.RunWriteError(error.errno, error.strerror, error.filename))
         if self.writer is not None and self.writer.error is not None:
             return self._fail(self.writer.error)
+        # What the model holds now (the best weights, mostly) is what screens show from here on.
+        control.latest_weights = Weights(epochs_run, self.prepared.model.get_weights())
         self.result = events.Finished(epochs_run, tracker.best_epoch, dict(tracker.best_logs), str(self.run_dir or ""), reason, time.perf_counter() - started)
         self.state = "finished"
         self._publish(self.result)

@@ -1,8 +1,10 @@
 """The Inspect screen: the model's kernels and weights, its feature maps for one input, the convolution playground.
 
-The model is the training session's (``app.session.model``, set by the Train screen) or, on request,
-the newest run's saved ``model.keras``. The kernels and maps follow the training epoch by epoch,
-at most every REFRESH_S seconds; everything that touches Keras runs in thread workers.
+The model is the app's run's (``app.current_run``, core.handle): for a training session, this screen's own
+copy of it (``keras.models.clone_model`` + the weights the training thread handed over at an
+epoch's end), never the live model; for a run folder, its ``model.keras``; or, on request, the
+newest run's saved model. The kernels and maps follow the training epoch by epoch, at most every
+REFRESH_S seconds; everything that touches Keras runs in thread workers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TabbedContent, TabPane, Tabs
 
+from core.errors import log_failure
+from core.handle import SessionRun
 from screens.inspect_kernels import KernelsView
 from screens.inspect_maps import FeatureMapsView
 from screens.inspect_playground import PlaygroundView
@@ -64,6 +68,15 @@ class InspectScreen(ShellScreen):
     ]
 
     @dataclass
+    class CopyMade(Message):
+        """A copy of the run's model with the weights of one epoch (made in a worker)."""
+
+        run: Any
+        model: Any
+        epoch: int
+        error: str = ""
+
+    @dataclass
     class RunModelLoaded(Message):
         """The newest run's model.keras was loaded (or could not be, with the reason)."""
 
@@ -74,6 +87,8 @@ class InspectScreen(ShellScreen):
     def __init__(self) -> None:
         super().__init__()
         self._run_model: tuple[Any, str] | None = None
+        self._copy: tuple[Any, Any, int] | None = None
+        """(run, model, epoch): this screen's copy of the run's model and whose weights it holds."""
         self._stale = set(MODEL_VIEWS)
         self._last_read = 0.0
         self._timer: Any = None
@@ -101,12 +116,13 @@ class InspectScreen(ShellScreen):
         return self.query_one(TabbedContent).active
 
     def source(self) -> ModelSource | None:
-        """The training session's model if there is one, else a run's model opened with m."""
-        session = getattr(self.app, "session", None)
+        """This screen's copy of the run's model if there is one, else a run's model opened with m."""
+        run = self.app.current_run
         dataset = self.workspace.dataset
-        if session is not None and session.model is not None:
-            label = f"training session, epoch {len(session.history)}"
-            return ModelSource(session.model, getattr(session, "dataset", None) or dataset, label)
+        if self._copy is not None and self._copy[0] is run:
+            _, model, epoch = self._copy
+            label = f"{'training session' if isinstance(run, SessionRun) else 'run ' + run.name}, epoch {epoch}"
+            return ModelSource(model, getattr(run, "dataset", None) or dataset, label)
         if self._run_model is not None:
             model, name = self._run_model
             return ModelSource(model, dataset, f"run {name}")
@@ -115,7 +131,9 @@ class InspectScreen(ShellScreen):
     # -- keeping up with the training ----------------------------------------------------------
 
     def _changed(self, change: Change) -> None:
-        if change.kind == "session" or (change.kind == "data" and self._run_model is not None):
+        if change.kind == "run":
+            self._want_weights()
+        if change.kind == "run" or (change.kind == "data" and self._run_model is not None):
             self._stale.update(MODEL_VIEWS)
             if self._auto_tab == "playground" and self.active == "playground":
                 self.query_one(TabbedContent).active = self._auto_tab = "kernels"
@@ -140,6 +158,52 @@ class InspectScreen(ShellScreen):
 
     def on_screen_resume(self) -> None:
         # The weights may have changed while away (best weights restored at the end of a run).
+        self._want_weights()
+        self._stale.update(MODEL_VIEWS)
+        self._load_active()
+
+    def on_screen_suspend(self) -> None:
+        if self.app.current_run is not None:
+            self.app.current_run.want_weights(False)  # nobody looks: the training keeps its pace
+
+    def _want_weights(self) -> None:
+        if self.app.current_run is not None and self.is_current:
+            self.app.current_run.want_weights(True)
+
+    def _copy_is_current(self) -> bool:
+        """Whether this screen's copy holds the newest weights the run handed over."""
+        run = self.app.current_run
+        if run is None or not hasattr(run, "model_source"):
+            return True
+        weights = run.latest_weights()
+        return weights is None or (self._copy is not None and self._copy[0] is run and self._copy[2] == weights.epoch)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-copy", description="copying the model")
+    def _make_copy(self, run: Any) -> None:
+        """A model of the run's own: its architecture and the latest weights handed over."""
+        weights = run.latest_weights()
+        source = run.model_source
+        if weights is None or source is None:
+            return
+        try:
+            import keras
+
+            model = keras.models.clone_model(source)
+            model.set_weights(weights.arrays)
+        except Exception as exc:  # shown as words, never as a traceback
+            log_failure("copying the model to inspect it", exc)
+            self.post_message(self.CopyMade(run, None, 0, f"the model could not be copied: {exc}"))
+            return
+        self.post_message(self.CopyMade(run, model, weights.epoch))
+
+    @on(CopyMade)
+    def _copy_made(self, message: CopyMade) -> None:
+        if message.run is not self.app.current_run:
+            return  # a newer run replaced it
+        if message.error:
+            self.notify(message.error, severity="error", timeout=10)
+            return
+        self._copy = (message.run, message.model, message.epoch)
         self._stale.update(MODEL_VIEWS)
         self._load_active()
 
@@ -155,14 +219,17 @@ class InspectScreen(ShellScreen):
         name = self.active
         if name not in self._stale or not self.is_mounted:
             return
+        if not self._copy_is_current():
+            self._make_copy(self.app.current_run)  # the views load once the copy is made
+            return
         self._stale.discard(name)
         self._last_read = time.monotonic()
         view = self.query_one(f"#{name}-view")
         source = self.source()
-        session = getattr(self.app, "session", None)
+        run = self.app.current_run
         if source is None:
-            starting = session is not None and session.model is None
-            view.show_empty("A training session is starting…" if starting else NO_MODEL)
+            waiting = isinstance(run, SessionRun) and run.live
+            view.show_empty("Training is starting: the model shows at the end of its next epoch…" if waiting else NO_MODEL)
         else:
             view.load(source.model, source.dataset, source.label)
 

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from core import runs, words
+from core import events, runs, words
 from core import spec as specs
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
@@ -111,10 +111,7 @@ class RunsScreen(ShellScreen):
         if record.problem:
             text = f"damaged: {record.problem}\n{len(record.history)} epochs readable\nrun folder: {record.path}\n"
         elif done:
-            from core.events import Finished
-
-            fields = {k: done[k] for k in ("epochs_run", "best_epoch", "best", "run_dir", "reason", "seconds") if k in done}
-            text = words.summary_text(Finished(**fields))
+            text = words.summary_text(events.from_dict(done))
         else:
             text = f"{record.status}: {len(record.history)} epochs written\nrun folder: {record.path}\n"
         self.query_one("#runs-summary", Static).update(text.rstrip())

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from core import events
+from core.handle import SessionRun
 from tui.lifeline import Lifeline
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
@@ -87,12 +88,8 @@ class TrainScreen(ShellScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.session: Any = None
-        """The running (or last) core TrainingSession; also `app.session` once it started."""
         self.run_number = 0
-        self.active = False
-        """Whether a run is being prepared or trained."""
-        self._stop_asked = False
+        """Counts this screen's runs: messages of an older run are ignored."""
         self._dirty = False
         self._shown_at = self._shown_cpu = self._logged_at = 0.0
 
@@ -117,6 +114,17 @@ class TrainScreen(ShellScreen):
     def progress(self) -> TrainProgress:
         return self.query_one(TrainProgress)
 
+    @property
+    def run(self) -> SessionRun | None:
+        """The app's run, when it is a training session this screen started."""
+        run = self.app.current_run
+        return run if isinstance(run, SessionRun) else None
+
+    @property
+    def active(self) -> bool:
+        """Whether a run is being prepared or trained (derived from the run handle)."""
+        return self.app.training
+
     def on_mount(self) -> None:
         self.set_interval(1 / TICKS_PER_SECOND, self._flush, name="train-screen-flush")
         self.log_view.say(
@@ -133,8 +141,8 @@ class TrainScreen(ShellScreen):
         """
         if self.app.lifeline.detached:
             return
-        if self.session is not None:
-            self.session.stop()
+        if self.run is not None and self.run.live:
+            self.run.stop()
         self.workers.cancel_group(self, "training")
 
     # -- starting ------------------------------------------------------------------------
@@ -150,12 +158,13 @@ class TrainScreen(ShellScreen):
         dataset = workspace.dataset
         same_data = spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
         self.run_number += 1
-        self.active, self._stop_asked = True, False
+        run = SessionRun(spec, message.resume)
+        self.app.current_run = run
+        self.workspace.changed.publish(Change("run"))
         early = spec.fit.early_stopping
-        self.query_one(TrainDiagnosis).begin(early.patience if early else None)
-        self.app.training = True
+        self.query_one(TrainDiagnosis).begin(early.patience if early else None, run.history)
         self.set_class(False, "-done")
-        self.progress.tracker.begin("preparing")
+        self.progress.tracker.begin("preparing", run.history)
         self.curves.clear()
         self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
         self._dirty = True
@@ -201,17 +210,17 @@ class TrainScreen(ShellScreen):
 
     @on(SessionCreated)
     def _created(self, message: SessionCreated) -> None:
-        if message.run != self.run_number:
+        if message.run != self.run_number or self.run is None:
             message.session.stop()
             return
-        self.session = message.session
-        if self._stop_asked:
-            self.session.stop()
+        self.run.attach(message.session)
 
     @on(PrepareFailed)
     def _prepare_failed(self, message: PrepareFailed) -> None:
         if message.run != self.run_number:
             return
+        if self.run is not None:
+            self.run.take([events.Failed(f"cannot train: {message.error}")])
         self.log_view.say(f"✗ cannot train: {message.error}", "bold red")
         self.progress.tracker.set_state("failed")
         self.query_one(TrainSummary).show_failed(f"Cannot train: {message.error}")
@@ -223,16 +232,16 @@ class TrainScreen(ShellScreen):
     def _closed(self, message: SessionClosed) -> None:
         if message.run != self.run_number:
             return
-        self.active = False
-        self.app.training = False
+        if self.run is not None and self.run.ending is None:  # cancelled before it could end
+            self.run.take([events.Failed("the run was cancelled before it ended")])
         self._dirty = True
         self._flush(force=True)
 
     @on(EventsReceived)
     def _received(self, message: EventsReceived) -> None:
-        if message.run != self.run_number:
+        if message.run != self.run_number or self.run is None:
             return
-        for event in message.gathered:
+        for event in self.run.take(message.gathered):
             self._take(event)
 
     def _take(self, event: events.Event) -> None:
@@ -245,8 +254,7 @@ class TrainScreen(ShellScreen):
         self._dirty = True
         match event:
             case events.RunStarted():
-                self.app.session = self.session  # Inspect finds the live model here
-                self.workspace.changed.publish(Change("session"))
+                self.workspace.changed.publish(Change("run"))  # the model exists: Inspect looks
             case events.Finished():
                 self.query_one(TrainSummary).show_finished(event)
                 self.set_class(True, "-done")
@@ -279,29 +287,27 @@ class TrainScreen(ShellScreen):
 
     def action_pause(self) -> None:
         """Pause before the next batch, or resume."""
-        session, tracker = self.session, self.progress.tracker
-        if not self.active:
+        run, tracker = self.run, self.progress.tracker
+        if run is None or not self.active:
             self.notify("Nothing is training: t starts.")
             return
-        if session is None or session.state != "running":
+        if run.status not in ("running", "paused"):
             self.notify("Still preparing: space pauses once training has started.")
             return
-        if session.paused:
-            session.resume()
+        if run.paused:
+            run.resume()
             tracker.set_state("running")
         else:
-            session.pause()
+            run.pause()
             tracker.set_state("pausing")
         self._dirty = True
 
     def action_stop(self) -> None:
         """Stop after the batch in progress; the model keeps its best weights."""
-        if not self.active:
+        if self.run is None or not self.active:
             self.notify("Nothing is training: t starts.")
             return
-        self._stop_asked = True
-        if self.session is not None:
-            self.session.stop()
+        self.run.stop()
         self.progress.tracker.set_state("stopping")
         self._dirty = True
         self._flush(force=True)

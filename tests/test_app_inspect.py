@@ -14,6 +14,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import Select, Static
 
 import core.inspect
+from core.checkpoint import Weights
+from core.handle import SessionRun
 from core.session import TrainingSession
 from core.spec import CompileSpec, DataSpec, FitSpec, LayerSpec, Spec
 from screens.inspect import InspectScreen
@@ -93,9 +95,12 @@ async def open_inspect(pilot, session: TrainingSession | None = None) -> Inspect
     await pilot.press("5")
     screen = pilot.app.screen
     assert isinstance(screen, InspectScreen)
-    if session is not None:
-        pilot.app.session = session
-        pilot.app.workspace.changed.publish(Change("session"))
+    if session is not None:  # a finished run of this process, as the Train screen leaves it
+        run = SessionRun(session.spec)
+        run.attach(session)
+        run.take([session.result])
+        pilot.app.current_run = run
+        pilot.app.workspace.changed.publish(Change("run"))
     await wait_inspect(pilot)
     return screen
 
@@ -204,7 +209,8 @@ async def test_epochs_refresh_the_kernels_without_flooding(tmp_path, monkeypatch
         await asyncio.to_thread(
             session.model.fit, data.x_train, data.y_train, epochs=3, batch_size=32, verbose=0
         )
-        session.history.extend([{}] * 3)
+        # The training thread hands its weights over at each epoch's end.
+        session.control.latest_weights = Weights(4, session.model.get_weights())
         reads.clear()
         for _ in range(20):  # a fast training's burst of epochs
             app.workspace.changed.publish(Change("epoch"))

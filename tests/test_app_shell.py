@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 import tui.main as tui_main
+from core.handle import SessionRun
 from screens.confirm import ChoiceDialog
 from screens.help import HelpScreen
 from tests.conftest_app import fixed_engine, make_app, settle, text_of, write_spec
@@ -63,7 +64,7 @@ async def test_help_lists_every_key(tmp_path):
 async def test_quit_asks_while_training(tmp_path):
     app = make_app(write_spec(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
-        app.training = True
+        app.current_run = SessionRun(app.workspace.spec)  # being prepared: a live run
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceDialog) and app.return_code is None
@@ -163,7 +164,7 @@ async def test_train_key_switches_to_train_and_requests(tmp_path):
         assert request.spec.name == "three_dense" and request.path == tmp_path / "three_dense.toml"
         assert request.spec is not app.workspace.spec  # a copy: later edits do not reach the run
         # While training, t only brings the Train screen back.
-        app.training = True
+        app.current_run = SessionRun(app.workspace.spec)  # being prepared: a live run
         await pilot.press("2", "t")
         await pilot.pause()
         assert app.current_mode == "train" and len(screen.requests) == 1

@@ -50,7 +50,7 @@ async def finish(pilot, screen: TrainScreen) -> events.Finished:
     """Wait until the run is over and everything it sent is on screen."""
     await until(pilot, lambda: not screen.active)
     await pilot.pause()
-    result = screen.session.result
+    result = screen.run.session.result
     assert isinstance(result, events.Finished), result
     return result
 
@@ -61,11 +61,11 @@ async def test_a_run_shows_every_epoch_progress_summary_and_tells_inspect(tmp_pa
         await settle(pilot)
         kinds: list[str] = []
         app.workspace.changed.subscribe(app, lambda change: kinds.append(change.kind))
-        training: list[bool] = []
-        app.watch(app, "training", lambda value: training.append(value), init=False)
+        assert not app.training
         screen = await start(pilot)
+        assert app.training  # quitting asks while it is True
         done = await finish(pilot, screen)
-        assert training == [True, False]  # quitting asks while it is True
+        assert not app.training
         assert done.reason == "completed" and done.epochs_run == 6
         assert screen.curves.epochs == [1, 2, 3, 4, 5, 6]
         assert set(screen.curves.series) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
@@ -79,8 +79,11 @@ async def test_a_run_shows_every_epoch_progress_summary_and_tells_inspect(tmp_pa
         assert (Path(done.run_dir) / "summary.txt").is_file()
         assert screen.progress.view.epochs_done == 6 and screen.progress.view.epochs == 6
         assert str(screen.query_one("#train-diagnosis", Static).render())
-        assert app.session is screen.session and app.session.model is not None
-        assert kinds.count("session") == 1 and "epoch" in kinds
+        run = app.current_run
+        assert run is screen.run and run.session.model is not None
+        assert run.history == [e.logs for e in run.events if isinstance(e, events.EpochEnded)]
+        assert run.status == "completed" and not run.live
+        assert kinds.count("run") == 2 and "epoch" in kinds  # asked for, then started
 
 
 async def test_early_stopping_is_logged_marked_and_a_retrain_follows(tmp_path):
@@ -98,9 +101,9 @@ async def test_early_stopping_is_logged_marked_and_a_retrain_follows(tmp_path):
         assert (screen.curves.best_epoch, screen.curves.stop_epoch) == (1, 2)
         assert (screen.progress.view.wait, screen.progress.view.patience) == (1, 1)
         assert "why it stopped: early stopping" in str(screen.query_one(TrainSummary).render())
-        first = screen.session
+        first = screen.run
         await pilot.press("r")
-        await until(pilot, lambda: screen.session is not first)
+        await until(pilot, lambda: screen.run is not first)
         again = await finish(pilot, screen)
         assert again.run_dir != done.run_dir and screen.curves.epochs == [1, 2]
 
@@ -116,13 +119,13 @@ async def test_pause_holds_and_stop_ends_within_the_epoch(tmp_path):
         await until(pilot, lambda: "⏸ paused in epoch" in screen.log_view.text)
         held = len(screen.curves.epochs)
         await pilot.pause(0.4)
-        assert len(screen.curves.epochs) == held and screen.session.paused
+        assert len(screen.curves.epochs) == held and screen.run.paused
         await pilot.press("t")  # already training: the app says so, nothing restarts
         assert any("already running" in n.message for n in app._notifications)
         await pilot.press("space")
         await until(pilot, lambda: "▶ resumed" in screen.log_view.text)
         await until(pilot, lambda: len(screen.curves.epochs) > held)
-        session, seen, at_stop = screen.session, [], []
+        session, seen, at_stop = screen.run.session, [], []
         session.subscribe(seen.append)  # every event, batches too, as training publishes them
         stop = session.stop
 
@@ -178,12 +181,13 @@ async def test_quitting_while_training_asks_then_stops_the_run(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await start(pilot)
         await until(pilot, lambda: len(screen.curves.epochs) >= 1)
+        session = screen.run.session
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceDialog) and app.is_running
         await pilot.press("q")
         await pilot.pause()
-    session, deadline = screen.session, time.monotonic() + 30
+    deadline = time.monotonic() + 30
     while session.result is None and time.monotonic() < deadline:
         time.sleep(0.05)
     result = session.result

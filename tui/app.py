@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
+from core.handle import RunHandle, SessionRun
 from screens.confirm import SAVE_DISCARD_CANCEL, Choice, ChoiceDialog
 from tui import jobs, recovery, startup
 from tui.lifeline import Lifeline
@@ -66,8 +67,14 @@ class LayerlabApp(App[None]):
         ),
     ]
 
-    training: reactive[bool] = reactive(False)
-    """True while a training session runs; the Train screen sets it. Quitting asks first."""
+    current_run: RunHandle | None = None
+    """The run the Train, Inspect and Runs screens show (core.handle): a session training here,
+    a folder another process writes, or a finished one. The Train screen sets it when it trains."""
+    @property
+    def training(self) -> bool:
+        """Whether a training session of this process is being prepared or trained (quitting asks)."""
+        return isinstance(self.current_run, SessionRun) and self.current_run.live
+
     engine_status: reactive[str] = reactive("loading Keras…")
     """The status bar's engine words: loading, then the backend and the devices."""
 

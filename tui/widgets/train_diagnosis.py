@@ -26,16 +26,18 @@ class TrainDiagnosis(Static):
         self._judged = 0
         self._locked = False
 
-    def begin(self, patience: int | None) -> None:
-        """A new run: forget the last; `patience` is early stopping's, None when it is off."""
-        self.history, self._patience, self._judged, self._locked = [], patience, 0, False
+    def begin(self, patience: int | None, history: list[dict[str, float]] | None = None) -> None:
+        """A new run: forget the last; `patience` is early stopping's, None when it is off.
+
+        `history` is the run's epoch logs: the run handle's list, which it alone fills.
+        """
+        self.history = [] if history is None else history
+        self._patience, self._judged, self._locked = patience, 0, False
         self._show(None)
 
     def feed(self, event: events.Event) -> None:
         """Take a core event: epochs are judged at the next `flush()`, a NaN at once."""
         match event:
-            case events.EpochEnded(logs=logs):
-                self.history.append(logs)
             case events.NanDetected(epoch=epoch, batch=batch):
                 self._locked = True
                 self._show(

@@ -62,14 +62,19 @@ class ProgressTracker:
     def __init__(self) -> None:
         self.begin("idle")
 
-    def begin(self, state: str = "preparing") -> None:
-        """A new run was asked for: forget the last one."""
+    def begin(self, state: str = "preparing", history: list[dict[str, float]] | None = None) -> None:
+        """A new run was asked for: forget the last one.
+
+        Args:
+            state: What the panel says until the run's first event.
+            history: The run's epoch logs (the run handle's list, which it alone fills).
+        """
         self.view_state = ProgressView(state=state)
         self.train_samples = 0
         self.seconds: list[float] = []
         """Each finished epoch's seconds, as the training thread timed it."""
         self.epoch_began = 0.0
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, float]] = [] if history is None else history
 
     @property
     def epochs_done(self) -> int:
@@ -93,8 +98,7 @@ class ProgressTracker:
                 self.view_state = replace(v, epoch=epoch, batch=0)
             case events.BatchEnded(epoch=epoch, batch=batch, steps=steps):
                 self.view_state = replace(v, epoch=epoch, batch=batch, steps=steps or v.steps)
-            case events.EpochEnded(epoch=epoch, logs=logs, seconds=seconds):
-                self.history.append(logs)
+            case events.EpochEnded(epoch=epoch, seconds=seconds):
                 self.seconds.append(seconds)
                 best = event.best_epoch
                 self.view_state = replace(
