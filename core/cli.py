@@ -23,7 +23,7 @@ from core.errors import LayerlabError
 from core.quiet import divert_stderr, quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+SIGNAL_EXITS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 ABANDON_WITHIN_S = 3.0
 """A second Ctrl-C this soon after the first abandons the run at once."""
 
@@ -221,7 +221,7 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
     from core.session import TrainingSession
 
     try:
-        if args.resume:
+        if spec is None:
             session = TrainingSession.from_run(args.resume, epochs=args.epochs)
         else:
             session = TrainingSession(spec, runs_dir=root)
@@ -239,7 +239,8 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
         session.join(timeout=0.5)
     if signals.code is not None:
         return signals.code
-    if isinstance(session.result, events.Failed) or session.result.reason == "nan":
+    result = session.result
+    if isinstance(result, events.Failed) or result is None or result.reason == "nan":
         return EXIT_FAILED
     return EXIT_OK
 

@@ -131,7 +131,14 @@ class TrainingSession:
 
     @property
     def model(self) -> keras.Model | None:
-        return self.prepared.model if self.prepared else None
+        return self.prep.model if self.prepared else None
+
+    @property
+    def prep(self) -> Prepared:
+        """What `prepare` made; only to be read once it has run."""
+        if self.prepared is None:
+            raise RuntimeError("the session is not prepared yet")
+        return self.prepared
 
     @property
     def run_dir(self) -> Path | None:
@@ -193,6 +200,7 @@ class TrainingSession:
 
     def _check_resumable(self) -> None:
         run_dir = self.resume_dir
+        assert run_dir is not None
         done = runs.read_run(run_dir).finished
         if done and done.get("reason") == "early_stopping":
             raise ResumeError(f"early stopping ended this run at epoch {done.get('epochs_run')}; there is nothing to resume", "", run_dir)
@@ -222,9 +230,9 @@ class TrainingSession:
         early = self.spec.fit.early_stopping
         if early is None:
             return
-        data = self.dataset
+        data = self.prep.dataset
         has_valid = data.x_valid is not None and len(data.x_valid) > 0
-        names = logged_names(self.prepared.metrics, has_valid)
+        names = logged_names(self.prep.metrics, has_valid)
         if early.monitor not in names:
             raise specs.SpecError(
                 f"{early.monitor!r} is not logged by this model; early stopping can monitor {', '.join(names)}",
@@ -283,7 +291,7 @@ class TrainingSession:
         best = tracker.best_weights if tracker is not None else None
         if best is None or self.prepared is None:
             return ""
-        self.prepared.model.set_weights(best.arrays)
+        self.prep.model.set_weights(best.arrays)
         if self.files is not None and self.files.finish(best, None, None, FINISH_TIMEOUT_S):
             return f"; the best weights (epoch {best.epoch}) are in model.keras"
         if self.files is not None and self.files.written_epoch:
@@ -300,7 +308,7 @@ class TrainingSession:
         run_dir = self.resume_dir or runs.new_run_dir(self.spec.name, self.runs_dir)
         self.writer = runs.RunWriter(run_dir, self.spec, self._provenance(), resume_epoch=resumed)
         self._run_log = RunLog(run_dir, self.bus)  # log.txt: this run's log records, warnings and events
-        self.files = RunFilesWriter(self.prepared.model, run_dir)
+        self.files = RunFilesWriter(self.prep.model, run_dir)
         if self._resume is not None and self._resume.best is not None:
             self.files.written_epoch = self._resume.best.epoch
         if resumed:
@@ -321,7 +329,7 @@ class TrainingSession:
         }
 
     def _callbacks(self) -> tuple[list[keras.callbacks.Callback], cb.BestEpoch, cb.EarlyStopping | None, cb.CaptureLast | None]:
-        spec, data = self.spec, self.prepared.dataset
+        spec, data = self.spec, self.prep.dataset
         has_valid = data.x_valid is not None and len(data.x_valid) > 0
         monitor = "val_loss" if has_valid else "loss"
         saved = self._resume.state if self._resume else {}
@@ -353,13 +361,14 @@ class TrainingSession:
         if early is not None:
             callbacks.append(early)
         callbacks.append(tracker)
-        if self.files is not None:
+        if self.files is not None and self.writer is not None:
             # The epoch's row reaches history.csv before its resume state is offered.
             callbacks += [cb.HistoryCSV(str(self.writer.history_path), append=True), save]
         return callbacks, tracker, early, capture
 
     def _fit(self, started: float) -> events.Finished | events.Failed:
-        prep, data = self.prepared, self.prepared.dataset
+        prep = self.prep
+        data = prep.dataset
         has_valid = data.x_valid is not None and len(data.x_valid) > 0
         self._open_run()
         callbacks, tracker, early, capture = self._callbacks()
@@ -371,7 +380,7 @@ class TrainingSession:
                 self.spec.fit.epochs,
                 self.steps_per_epoch,
                 len(data.x_train),
-                len(data.x_valid) if has_valid else 0,
+                len(data.x_valid) if data.x_valid is not None else 0,
                 initial_epoch,
             )
         )
@@ -404,7 +413,7 @@ class TrainingSession:
             self._publish(events.EarlyStopped(early.stopped_epoch + 1, early.best_epoch + 1, early.restored, early.monitor, best_value))
         best = tracker.best_weights
         if reason in ("stopped", "nan") and best is not None:
-            self.prepared.model.set_weights(best.arrays)  # a stop keeps the best weights, as early stopping would
+            self.prep.model.set_weights(best.arrays)  # a stop keeps the best weights, as early stopping would
         if reason == "stopped":
             self._publish(events.Stopped(control.stopped_at or epochs_run, best.epoch if best else 0))
         if reason == "stopped" and epochs_run == 0 and self.resume_dir is None and self.writer is not None:
@@ -418,7 +427,7 @@ class TrainingSession:
         if self.writer is not None and self.writer.error is not None:
             return self._fail(self.writer.error)
         # What the model holds now (the best weights, mostly) is what screens show from here on.
-        control.latest_weights = Weights(epochs_run, self.prepared.model.get_weights())
+        control.latest_weights = Weights(epochs_run, self.prep.model.get_weights())
         self.result = events.Finished(epochs_run, tracker.best_epoch, dict(tracker.best_logs), str(self.run_dir or ""), reason, time.perf_counter() - started)
         self.state = "finished"
         self._publish(self.result)
@@ -426,7 +435,8 @@ class TrainingSession:
 
     def _discard_empty_run(self, started: float) -> events.Finished:
         """Stopped before its first epoch ended: nothing worth keeping, so no folder is left."""
-        run_dir = self.run_dir
+        assert self.files is not None and self.writer is not None
+        run_dir = self.writer.run_dir
         self.files.finish(None, None, None, FINISH_TIMEOUT_S)
         self.writer.close()
         self.writer = None
