@@ -64,9 +64,10 @@ def epoch_time(command: list[str]) -> float:
 async def settle(app, pilot, timeout: float = 120.0) -> None:
     """Wait for Keras, the data and the shape check; fail loudly rather than wait for ever."""
     deadline = time.monotonic() + timeout
-    while not (app.workspace.engine_ready and not app.workspace.busy):
-        if app.engine_status.startswith("✗") or app.workspace.data_error:
-            raise SystemExit(f"the app could not get ready: {app.engine_status} {app.workspace.data_error or ''}")
+    while not app.workspace.status.settled:
+        error = app.workspace.status.data.error
+        if app.engine_status.startswith("✗") or error:
+            raise SystemExit(f"the app could not get ready: {app.engine_status} {error or ''}")
         if time.monotonic() > deadline:
             raise SystemExit("the app did not get ready in time")
         await pilot.pause(0.05)

@@ -96,12 +96,11 @@ class BuildScreen(ShellScreen):
             self._show_results()
 
     def _show_results(self) -> None:
-        workspace = self.workspace
-        pending = workspace.checking or (workspace.check is None and not workspace.data_error)
-        self.table.show(workspace.spec.layers, workspace.report, pending, self._cursor)
+        workspace, status = self.workspace, self.workspace.status
+        self.table.show(workspace.spec.layers, status.report, status.pending, self._cursor)
         self._cursor = None
         self.query_one(SummaryPanel).refresh_from(workspace)
-        if not workspace.checking:
+        if status.check.phase != "pending":  # the last problems stay until the new check says
             self.query_one(ProblemPanel).refresh_from(workspace)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

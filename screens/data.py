@@ -99,11 +99,11 @@ class DataScreen(ShellScreen):
         self._show_in_use()
 
     def _show_in_use(self) -> None:
-        workspace = self.workspace
-        if workspace.data_loading:
+        workspace, data = self.workspace, self.workspace.status.data
+        if data.phase == "loading":
             self._say(f"loading {workspace.spec.data.source()}…")
-        elif workspace.data_error:
-            self._say(f"The data in the spec could not be loaded: {workspace.data_error}", "error")
+        elif data.phase == "failed":
+            self._say(f"The data in the spec could not be loaded: {data.error}", "error")
         elif workspace.dataset is not None and workspace.spec.data == self._synced:
             ds = workspace.dataset
             valid = f" / {len(ds.x_valid):,} validation" if ds.has_valid else ", no validation split"

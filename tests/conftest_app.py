@@ -56,7 +56,7 @@ async def settle(pilot, timeout: float = 90.0) -> None:
             await app.workers.wait_for_complete(running)
         await pilot.pause()
         workspace = app.workspace
-        if workspace.engine_ready and not workspace.busy and not running:
+        if workspace.status.settled and not running:
             await pilot.pause()
             return
         if app.engine_status.startswith("✗"):

@@ -27,7 +27,7 @@ async def calm(pilot) -> None:
     for _ in range(100):
         await app.workers.wait_for_complete(running())
         await pilot.pause()
-        if not running() and not app.workspace.busy:
+        if not running() and not app.workspace.status.busy:
             await pilot.pause()
             if not running():
                 return
@@ -226,7 +226,7 @@ async def test_bad_sources_are_refused_and_the_spec_kept(tmp_path, case):
             assert "holds a single value (1)" in text_of(screen.query_one("#data-reason", Static))
             assert "Not applied" in message(screen) and "single value" in message(screen)
         assert app.workspace.spec.to_dict() == before
-        assert app.workspace.dataset is not None and app.workspace.data_error is None
+        assert app.workspace.status.data.phase == "loaded" and app.workspace.dataset is not None
 
 
 async def test_the_course_red_wine_file_with_min_max_scaling(tmp_path, red_wine):

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -197,14 +197,6 @@ class LayerlabApp(App[None]):
         self.engine_status = "✗ Keras did not load"
         self.notify(f"Keras could not be loaded: {message.error}", severity="error", timeout=30)
 
-    @on(Workspace.DataLoaded)
-    def _data_loaded(self, message: Workspace.DataLoaded) -> None:
-        self.workspace.apply_data(message)
-
-    @on(Workspace.Checked)
-    def _checked(self, message: Workspace.Checked) -> None:
-        self.workspace.apply_check(message)
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             worker = event.worker
@@ -246,8 +238,8 @@ class LayerlabApp(App[None]):
             self.notify("Training is already running.")
             await self.switch_mode("train")
             return
-        report = self.workspace.report
-        if report is not None and not report.ok and not self.workspace.checking:
+        report = self.workspace.report  # None while a check runs: the new one may build
+        if report is not None and not report.ok:
             self.notify(f"The model cannot be built yet: {report.error}", severity="error")
             return
         await self.switch_mode("train")

@@ -1,9 +1,10 @@
 """The one experiment every screen works on: its spec, file, undo history, data set and shape check.
 
-Screens read the state from `app.workspace` and subscribe to `workspace.changed` (a Textual
-Signal, published on the UI thread) to hear about changes. Slow work (loading data, checking
-shapes through Keras) runs in exclusive thread workers; their results come back as messages to
-the app, which hands them to `apply_data` / `apply_check`, so only the latest result counts.
+Screens read the state from `app.workspace` (what it is doing or found: `workspace.status`) and
+subscribe to `workspace.changed` (a Textual Signal, published on the UI thread) to hear about
+changes. Slow work (loading data, checking shapes through Keras) runs in exclusive thread workers
+whose results the workspace takes back on the UI thread; only the latest request's result counts
+(tui.latest).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.message import Message
 from textual.signal import Signal
 from textual.worker import get_current_worker
 
 from core import spec as specs
 from core.spec import DataSpec, LayerSpec, Spec
 from tui import jobs, state
+from tui.latest import Latest
 from tui.layer_edits import LayerEdits
+from tui.workspace_status import CheckState, DataState, Status
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -44,20 +46,6 @@ class Change:
 class Workspace(LayerEdits):
     """The shared model of the experiment, owned by the app (`app.workspace`)."""
 
-    class DataLoaded(Message):
-        """A data worker finished (posted to the app from its thread)."""
-
-        def __init__(self, generation: int, result: jobs.DataResult) -> None:
-            super().__init__()
-            self.generation, self.result = generation, result
-
-    class Checked(Message):
-        """A shape-check worker finished (posted to the app from its thread)."""
-
-        def __init__(self, generation: int, result: jobs.CheckResult) -> None:
-            super().__init__()
-            self.generation, self.result = generation, result
-
     def __init__(self, app: App) -> None:
         self.app = app
         self.changed: Signal[Change] = Signal(app, "workspace-changed")
@@ -66,17 +54,12 @@ class Workspace(LayerEdits):
         self._saved = self.spec.to_dict()
         self._undo: list[Spec] = []
         self._redo: list[Spec] = []
-        self.engine_ready = False
-        self.dataset: Any = None
-        """The loaded core.data Dataset, or None (loading, failed or no data)."""
-        self.data_error: str | None = None
-        self.data_loading = False
-        self._data_generation = 0
+        self._keras = False
+        self._data = DataState()
+        self._check = CheckState()
+        self._data_requests = Latest()
+        self._check_requests = Latest()
         self._adapt_head = False
-        self.check: jobs.CheckResult | None = None
-        """The last shape check of the current spec (None before the first one)."""
-        self.checking = False
-        self._check_generation = 0
 
     # -- state -----------------------------------------------------------------------------
 
@@ -86,14 +69,24 @@ class Workspace(LayerEdits):
         return self.spec.to_dict() != self._saved
 
     @property
-    def busy(self) -> bool:
-        """Whether data or a shape check is still on its way."""
-        return self.data_loading or self.checking
+    def status(self) -> Status:
+        """What the workspace is doing or found: the one status every widget shows."""
+        return Status(self._data, self._check, self._keras, self.spec.data.source())
+
+    @property
+    def dataset(self) -> Any:
+        """The loaded core.data Dataset, or None (none asked for, loading or failed)."""
+        return self._data.dataset
+
+    @property
+    def check(self) -> jobs.CheckResult | None:
+        """The finished shape check of the current spec (None before one, or while one runs)."""
+        return self._check.result
 
     @property
     def report(self) -> Any:
-        """The last core.model BuildReport, or None."""
-        return self.check.report if self.check else None
+        """The finished check's core.model BuildReport, or None."""
+        return self.status.report
 
     @property
     def can_undo(self) -> bool:
@@ -199,18 +192,19 @@ class Workspace(LayerEdits):
 
     def set_engine_ready(self) -> None:
         """Keras has loaded (the app calls this): the first shape check can run."""
-        self.engine_ready = True
+        self._keras = True
         self._publish("engine")
         self.recheck()
 
     def reload_data(self) -> None:
         """Load the spec's data set in a thread worker; the newest request wins."""
-        self._data_generation += 1
-        self.data_loading = True
-        self.dataset, self.data_error, self.check = None, None, None
+        token = self._data_requests.next()
+        self._data = DataState("loading")
+        self._check = CheckState()
+        self._check_requests.forget()  # a check of the old data must not land on the new
         self._publish("data")
         self.app.run_worker(
-            partial(self._data_job, self._data_generation, self.spec.copy()),
+            partial(self._data_job, token, self.spec.copy()),
             name="load-data",
             group="data",
             description=f"loading data {self.spec.data.source()}",
@@ -219,16 +213,20 @@ class Workspace(LayerEdits):
             exit_on_error=False,
         )
 
-    def _data_job(self, generation: int, spec: Spec) -> None:
-        self.app.post_message(self.DataLoaded(generation, jobs.load_data(spec)))
+    def _data_job(self, token: int, spec: Spec) -> None:
+        result = jobs.load_data(spec)
+        # call_later posts a Callback event with post_message, which is thread-safe; unlike
+        # call_from_thread it does not block this thread, and a closing app drops it.
+        self.app.call_later(self._data_loaded, token, result)
 
-    def apply_data(self, message: DataLoaded) -> None:
-        """Take a data worker's result, unless a newer request replaced it."""
-        if message.generation != self._data_generation:
+    def _data_loaded(self, token: int, result: jobs.DataResult) -> None:
+        """Take a data worker's result (on the UI thread), unless a newer request replaced it."""
+        if not self._data_requests.is_current(token):
             return
-        result = message.result
-        self.data_loading = False
-        self.dataset, self.data_error = result.dataset, result.error
+        if result.dataset is None:
+            self._data = DataState("failed", error=result.error)
+        else:
+            self._data = DataState("loaded", result.dataset)
         self._publish("data")
         if self._adapt_head and result.dataset is not None and result.head is not None:
             self._adapt_head = False
@@ -259,13 +257,13 @@ class Workspace(LayerEdits):
 
     def recheck(self) -> None:
         """Check the stack's shapes through Keras in a thread worker; only the latest check counts."""
-        if not self.engine_ready or self.dataset is None:
+        if not self._keras or self.dataset is None:
             return
-        self._check_generation += 1
-        self.checking = True
+        token = self._check_requests.next()
+        self._check = CheckState("pending")
         self._publish("check")
         self.app.run_worker(
-            partial(self._check_job, self._check_generation, self.spec.copy(), self.dataset),
+            partial(self._check_job, token, self.spec.copy(), self.dataset),
             name="check-shapes",
             group="check",
             description="checking shapes through Keras",
@@ -274,16 +272,15 @@ class Workspace(LayerEdits):
             exit_on_error=False,
         )
 
-    def _check_job(self, generation: int, spec: Spec, dataset: Any) -> None:
+    def _check_job(self, token: int, spec: Spec, dataset: Any) -> None:
         worker = get_current_worker()
         result = jobs.check_stack(spec, dataset, cancelled=lambda: worker.is_cancelled)
         if not result.skipped:
-            self.app.post_message(self.Checked(generation, result))
+            self.app.call_later(self._checked, token, result)  # thread-safe, as in _data_job
 
-    def apply_check(self, message: Checked) -> None:
-        """Take a check worker's result, unless a newer edit replaced it."""
-        if message.generation != self._check_generation:
+    def _checked(self, token: int, result: jobs.CheckResult) -> None:
+        """Take a check worker's result (on the UI thread), unless a newer edit replaced it."""
+        if not self._check_requests.is_current(token):
             return
-        self.checking = False
-        self.check = message.result
+        self._check = CheckState("failed" if result.error else "checked", result)
         self._publish("check")

@@ -15,10 +15,12 @@ class ProblemPanel(Static):
 
     def refresh_from(self, workspace) -> None:
         text = Text()
-        if workspace.data_error:
+        status = workspace.status
+        data_error = status.data.error
+        if data_error:
             text.append("data: ", style="bold")
-            text.append(workspace.data_error + "\n")
-        check = workspace.check if not workspace.checking else None
+            text.append(data_error + "\n")
+        check = status.check.result
         if check is not None and check.error:
             text.append(check.error + "\n", style="bold")
         report = check.report if check is not None else None
@@ -41,7 +43,7 @@ class ProblemPanel(Static):
         self.update(text)
         self.set_class(bool(text.plain), "-shown")
         self.set_class(
-            error is not None or bool(workspace.data_error) or bool(check and check.error), "-error"
+            error is not None or bool(data_error) or bool(check and check.error), "-error"
         )
 
 

@@ -42,19 +42,4 @@ class StatusBar(Horizontal):
         self.query_one("#activity", Static).update(text)
 
     def _workspace_changed(self, change: Change) -> None:
-        workspace = self.app.workspace
-        if workspace.data_loading:
-            text = f"loading {workspace.spec.data.source()}…"
-        elif workspace.data_error:
-            text = "✗ data not loaded"
-        elif workspace.checking:
-            text = "checking shapes…"
-        elif workspace.check is None:
-            text = "shapes: waiting for Keras" if workspace.dataset is not None else ""
-        elif workspace.check.error or (workspace.report is not None and not workspace.report.ok):
-            text = "✗ the model cannot be built"
-        elif workspace.check.warnings:
-            text = f"⚠ {len(workspace.check.warnings)} warning(s) about the head"
-        else:
-            text = "✓ the model builds"
-        self.activity = text
+        self.activity = self.app.workspace.status.words

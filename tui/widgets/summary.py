@@ -16,7 +16,8 @@ class SummaryPanel(Static):
         self.border_title = "Summary"
 
     def refresh_from(self, workspace) -> None:
-        spec, dataset, check = workspace.spec, workspace.dataset, workspace.check
+        spec, status = workspace.spec, workspace.status
+        dataset, check = status.data.dataset, status.check.result
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
@@ -26,12 +27,10 @@ class SummaryPanel(Static):
             grid.add_row("data", f"{data} · {dataset.task}{classes}")
             grid.add_row("input", shape_text(tuple(dataset.input_shape)))
         else:
-            grid.add_row(
-                "data", f"{data} · {'loading…' if workspace.data_loading else 'not loaded'}"
-            )
+            grid.add_row("data", f"{data} · {status.data_words}")
             grid.add_row("input", "?")
-        report = check.report if check is not None and not workspace.checking else None
-        if report is not None and report.ok:
+        report = status.report
+        if check is not None and report is not None and report.ok:
             grid.add_row("output", shape_text(report.output_shape))
             trainable = report.trainable_params
             frozen = (
@@ -41,7 +40,7 @@ class SummaryPanel(Static):
             grid.add_row("loss", check.loss + (" (auto)" if spec.compile.loss == "auto" else ""))
             grid.add_row("metrics", ", ".join(check.metrics) or "none")
         else:
-            waiting = "…" if workspace.busy or not workspace.engine_ready else "—"
+            waiting = "…" if status.pending else "—"
             for name in ("output", "params", "loss", "metrics"):
                 grid.add_row(name, waiting)
         self.update(grid)
