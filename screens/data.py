@@ -26,6 +26,7 @@ from core.spec import DataSpec, Spec
 from screens.data_choices import DataChoices
 from screens.data_preview import DataPreview
 from screens.data_source import DataSource
+from tui.latest import Latest
 from tui.screen import ShellScreen
 from tui.workspace import Change
 
@@ -50,16 +51,16 @@ class DataScreen(ShellScreen):
     class Previewed(Message):
         """A source was read for the preview, or failed to be (from the preview worker)."""
 
-        def __init__(self, generation: int, data: DataSpec, preview: Any, error: str | None, apply: bool) -> None:
+        def __init__(self, token: int, data: DataSpec, preview: Any, error: str | None, apply: bool) -> None:
             super().__init__()
-            self.generation, self.data, self.preview, self.error, self.apply = generation, data, preview, error, apply
+            self.token, self.data, self.preview, self.error, self.apply = token, data, preview, error, apply
 
     class Tried(Message):
         """A choice was loaded in trial, or refused (from the trial worker)."""
 
-        def __init__(self, generation: int, data: DataSpec, error: str | None) -> None:
+        def __init__(self, token: int, data: DataSpec, error: str | None) -> None:
             super().__init__()
-            self.generation, self.data, self.error = generation, data, error
+            self.token, self.data, self.error = token, data, error
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="data-main"):
@@ -71,7 +72,7 @@ class DataScreen(ShellScreen):
                 yield Static("", id="data-message")
 
     def on_mount(self) -> None:
-        self._generation = 0
+        self._latest = Latest()
         self._synced: DataSpec | None = None
         self._source = DataSpec()
         self._loaded: tuple[DataSpec, Any] | None = None
@@ -144,7 +145,7 @@ class DataScreen(ShellScreen):
 
     def _read(self, source: DataSpec, apply: bool) -> None:
         """Preview `source` in a worker; with `apply`, use it once it has been read."""
-        self._generation += 1
+        token = self._latest.next()  # also when there is nothing to read: no older read counts
         self._source = source
         if not source.path and not source.name:
             self.query_one(DataPreview).clear("No data chosen yet: type a path, browse (ctrl+f), or pick a data set.")
@@ -156,25 +157,25 @@ class DataScreen(ShellScreen):
         if source.name:  # built-in and keras: sets load with the current choices
             with contextlib.suppress(specs.SpecError):
                 data = self._draft()
-        self._preview_job(self._generation, data, apply)
+        self._preview_job(token, data, apply)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-preview", description="reading data for the preview")
-    def _preview_job(self, generation: int, data: DataSpec, apply: bool) -> None:
+    def _preview_job(self, token: int, data: DataSpec, apply: bool) -> None:
         from screens.data_facts import preview_source
 
         try:
-            self.post_message(self.Previewed(generation, data, preview_source(data), None, apply))
+            self.post_message(self.Previewed(token, data, preview_source(data), None, apply))
         except LayerlabError as exc:
             log_failure(f"reading {data.source()} for the preview", exc)
-            self.post_message(self.Previewed(generation, data, None, exc.message, apply))
+            self.post_message(self.Previewed(token, data, None, exc.message, apply))
         except Exception as exc:  # any failure is words on the screen, never a traceback
             log_failure(f"reading {data.source()} for the preview", exc)
             error = f"could not read {data.source()}: {type(exc).__name__}: {exc}"
-            self.post_message(self.Previewed(generation, data, None, error, apply))
+            self.post_message(self.Previewed(token, data, None, error, apply))
 
     @on(Previewed)
     def _previewed(self, message: Previewed) -> None:
-        if message.generation != self._generation:
+        if not self._latest.is_current(message.token):
             return
         self.query_one(DataSource).stop_download()
         preview, view, choices = message.preview, self.query_one(DataPreview), self.query_one(DataChoices)
@@ -237,29 +238,28 @@ class DataScreen(ShellScreen):
         if draft.path and preview.kind == "table" and not draft.target:
             self._say("Choose the target: the column to predict (the target list, under Choices).", "error")
             return
-        self._generation += 1
         self._say(f"trying {draft.source()}…")
         loaded = self._loaded is not None and self._loaded[0] == draft
-        self._trial_job(self._generation, draft, loaded, self.workspace.spec.base_dir)
+        self._trial_job(self._latest.next(), draft, loaded, self.workspace.spec.base_dir)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-trial", description="trying the data choice")
-    def _trial_job(self, generation: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
+    def _trial_job(self, token: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
         from core.data import load_dataset
 
         try:
             if not loaded:  # a preview that loaded these very choices was the trial
                 load_dataset(Spec(data=data, base_dir=base_dir))
-            self.post_message(self.Tried(generation, data, None))
+            self.post_message(self.Tried(token, data, None))
         except LayerlabError as exc:
             log_failure(f"loading {data.source()}", exc)
-            self.post_message(self.Tried(generation, data, exc.message))
+            self.post_message(self.Tried(token, data, exc.message))
         except Exception as exc:  # any failure is words on the screen, never a traceback
             log_failure(f"loading {data.source()}", exc)
-            self.post_message(self.Tried(generation, data, f"could not load {data.source()}: {type(exc).__name__}: {exc}"))
+            self.post_message(self.Tried(token, data, f"could not load {data.source()}: {type(exc).__name__}: {exc}"))
 
     @on(Tried)
     def _tried(self, message: Tried) -> None:
-        if message.generation != self._generation:
+        if not self._latest.is_current(message.token):
             return
         if message.error:
             self._say(f"Not applied; the spec keeps {self.workspace.spec.data.source()}. {message.error}", "error")

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from core.errors import log_failure
 from screens.inspect_text import dense_label, kernel_label, unit_text, value_range_text
+from tui.latest import Latest
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.inspect_grid import ChannelGrid
 from tui.widgets.kernel_grid import KernelGrid
@@ -31,7 +32,8 @@ class KernelsView(Vertical):
         """A worker read the model's weights (or failed to, with the reason)."""
 
         view: KernelsView
-        generation: int
+        token: int
+        """The request it answers (tui.latest): only the newest one is shown."""
         layers: list[Any] = field(default_factory=list)
         """KernelViews and DenseViews, in the model's order."""
         error: str = ""
@@ -53,7 +55,7 @@ class KernelsView(Vertical):
         self.dataset: Any = None
         self.label = ""
         """Where the model comes from, in words."""
-        self._generation = 0
+        self._latest = Latest()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="inspect-bar"):
@@ -82,7 +84,7 @@ class KernelsView(Vertical):
 
     def show_empty(self, text: str) -> None:
         """No model: say why and what to do."""
-        self._generation += 1
+        self._latest.forget()
         self.views = []
         self.query_one("#kernels-empty", Static).update(text)
         self.query_one("#kernels-switcher", ContentSwitcher).current = "kernels-empty"
@@ -102,28 +104,27 @@ class KernelsView(Vertical):
             label: Where the model comes from, in words.
         """
         self.dataset, self.label = dataset, label
-        self._generation += 1
-        self._read(model, self._generation)
+        self._read(model, self._latest.next())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-kernels",
           description="reading the kernels and weights")
-    def _read(self, model: Any, generation: int) -> None:
+    def _read(self, model: Any, token: int) -> None:
         from core.inspect import conv_kernels, dense_weights
 
         try:
             layers = [*conv_kernels(model), *dense_weights(model)]
         except Exception as error:  # shown as words, never as a traceback
             log_failure("reading the kernels and weights", error)
-            self.post_message(self.Read(self, generation, error=f"{error}"))
+            self.post_message(self.Read(self, token, error=f"{error}"))
             return
         if not get_current_worker().is_cancelled:
             layers.sort(key=lambda view: view.index)
-            self.post_message(self.Read(self, generation, layers))
+            self.post_message(self.Read(self, token, layers))
 
     @on(Read)
     def _was_read(self, message: Read) -> None:
         message.stop()
-        if message.generation != self._generation:
+        if not self._latest.is_current(message.token):
             return
         if message.error:
             self.show_empty(f"The weights could not be read: {message.error}")

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from core.errors import log_failure
 from screens.inspect_sample import SampleInput, Source, input_panel, sample_picture, samples
 from screens.inspect_text import prediction_text
+from tui.latest import Latest
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.inspect_grid import ChannelGrid
 
@@ -29,7 +30,8 @@ class FeatureMapsView(Vertical):
         """A worker ran one input through the model (or failed to, with the reason)."""
 
         view: FeatureMapsView
-        generation: int
+        token: int
+        """The request it answers (tui.latest): only the newest one is shown."""
         maps: list[Any] = field(default_factory=list)
         prediction: str = ""
         picture: np.ndarray | None = None
@@ -52,7 +54,7 @@ class FeatureMapsView(Vertical):
         """Where the model comes from, in words."""
         self._model: Any = None
         self._dataset: Any = None
-        self._generation = 0
+        self._latest = Latest()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="inspect-bar"):
@@ -84,7 +86,7 @@ class FeatureMapsView(Vertical):
 
     def show_empty(self, text: str) -> None:
         """No model: say why and what to do."""
-        self._generation += 1
+        self._latest.forget()
         self._model = None
         self.query_one("#maps-empty", Static).update(text)
         self.query_one("#maps-switcher", ContentSwitcher).current = "maps-empty"
@@ -110,13 +112,12 @@ class FeatureMapsView(Vertical):
         """Run the current source through the current model."""
         if self._model is None:
             return
-        self._generation += 1
         source = Source(self.source.sample, self.source.path)
-        self._run(self._model, self._dataset, source, self._generation)
+        self._run(self._model, self._dataset, source, self._latest.next())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-maps",
           description="computing feature maps")
-    def _run(self, model: Any, dataset: Any, source: Source, generation: int) -> None:
+    def _run(self, model: Any, dataset: Any, source: Source, token: int) -> None:
         from core.inspect import InspectError, feature_maps, load_picture, predict
 
         xs, ys, raw = samples(dataset)
@@ -135,15 +136,15 @@ class FeatureMapsView(Vertical):
             prediction = prediction_text(predict(model, x), dataset, label)
         except Exception as error:  # shown as words, never as a traceback
             log_failure("computing the feature maps", error)
-            self.post_message(self.Computed(self, generation, error=str(error)))
+            self.post_message(self.Computed(self, token, error=str(error)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Computed(self, generation, maps, prediction, picture, caption))
+            self.post_message(self.Computed(self, token, maps, prediction, picture, caption))
 
     @on(Computed)
     def _computed(self, message: Computed) -> None:
         message.stop()
-        if message.generation != self._generation:
+        if not self._latest.is_current(message.token):
             return
         error = self.query_one("#maps-error", Static)
         error.update(message.error)

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from core.errors import log_failure
 from core.pictures import picture_names
 from core.playground import ACTIVATIONS, KERNELS, PADDINGS, InspectError, parse_kernel
+from tui.latest import Latest
 from tui.widgets.colormap import format_value
 from tui.widgets.heatmap import Heatmap
 from tui.widgets.kernel_grid import KernelGrid
@@ -58,7 +59,8 @@ class PlaygroundView(Vertical):
         """A worker ran the picture through the three steps (or failed, with the reason)."""
 
         view: PlaygroundView
-        generation: int
+        token: int
+        """The request it answers (tui.latest): only the newest one is shown."""
         extraction: Any = None
         error: str = ""
 
@@ -75,7 +77,7 @@ class PlaygroundView(Vertical):
         """The last good core.playground Extraction, or None before the first."""
         self.error = ""
         """What is wrong with the current settings, empty when nothing is."""
-        self._generation = 0
+        self._latest = Latest()
         self._timer: Any = None
 
     def compose(self) -> ComposeResult:
@@ -168,14 +170,13 @@ class PlaygroundView(Vertical):
         if settings.picture == FILE and not settings.path:
             self._say("type the path of an image file beside 'file', then enter")
             return
-        self._generation += 1
         first = self.extraction is None
         self._status("computing…" + (" (Keras warms up on the first run)" if first else ""), "")
-        self._extract(settings, self._generation)
+        self._extract(settings, self._latest.next())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-playground",
           description="filtering, detecting and condensing a picture")
-    def _extract(self, settings: Settings, generation: int) -> None:
+    def _extract(self, settings: Settings, token: int) -> None:
         from core.pictures import SAMPLE_WIDTH, load_picture, picture
         from core.playground import extract
 
@@ -196,15 +197,15 @@ class PlaygroundView(Vertical):
             )
         except Exception as error:  # shown as words, never as a traceback
             log_failure("the convolution playground", error)
-            self.post_message(self.Extracted(self, generation, error=str(error)))
+            self.post_message(self.Extracted(self, token, error=str(error)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Extracted(self, generation, result))
+            self.post_message(self.Extracted(self, token, result))
 
     @on(Extracted)
     def _extracted(self, message: Extracted) -> None:
         message.stop()
-        if message.generation != self._generation:
+        if not self._latest.is_current(message.token):
             return
         if message.error:
             self._say(message.error)

@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from core import events
 from core.handle import SessionRun
+from tui.latest import Latest
 from tui.lifeline import Lifeline
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
@@ -88,8 +89,8 @@ class TrainScreen(ShellScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.run_number = 0
-        """Counts this screen's runs: messages of an older run are ignored."""
+        self._runs = Latest()
+        """Tokens for this screen's runs: messages of an older run are ignored."""
         self._dirty = False
         self._shown_at = self._shown_cpu = self._logged_at = 0.0
 
@@ -157,7 +158,7 @@ class TrainScreen(ShellScreen):
         workspace = self.workspace
         dataset = workspace.dataset
         same_data = spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
-        self.run_number += 1
+        token = self._runs.next()
         run = SessionRun(spec, message.resume)
         self.app.current_run = run
         self.workspace.changed.publish(Change("run"))
@@ -171,7 +172,7 @@ class TrainScreen(ShellScreen):
         self._flush(force=True)
         if message.resume is not None:
             self.log_view.say(f"resuming the run in {message.resume}", "dim")
-        self._train(spec, dataset if same_data else None, self.run_number, self.app.lifeline, message.resume)
+        self._train(spec, dataset if same_data else None, token, self.app.lifeline, message.resume)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
     def _train(self, spec: Any, dataset: Any, run: int, lifeline: Lifeline, resume: Any = None) -> None:
@@ -210,14 +211,14 @@ class TrainScreen(ShellScreen):
 
     @on(SessionCreated)
     def _created(self, message: SessionCreated) -> None:
-        if message.run != self.run_number or self.run is None:
+        if not self._runs.is_current(message.run) or self.run is None:
             message.session.stop()
             return
         self.run.attach(message.session)
 
     @on(PrepareFailed)
     def _prepare_failed(self, message: PrepareFailed) -> None:
-        if message.run != self.run_number:
+        if not self._runs.is_current(message.run):
             return
         if self.run is not None:
             self.run.take([events.Failed(f"cannot train: {message.error}")])
@@ -230,7 +231,7 @@ class TrainScreen(ShellScreen):
 
     @on(SessionClosed)
     def _closed(self, message: SessionClosed) -> None:
-        if message.run != self.run_number:
+        if not self._runs.is_current(message.run):
             return
         if self.run is not None and self.run.ending is None:  # cancelled before it could end
             self.run.take([events.Failed("the run was cancelled before it ended")])
@@ -239,7 +240,7 @@ class TrainScreen(ShellScreen):
 
     @on(EventsReceived)
     def _received(self, message: EventsReceived) -> None:
-        if message.run != self.run_number or self.run is None:
+        if not self._runs.is_current(message.run) or self.run is None:
             return
         for event in self.run.take(message.gathered):
             self._take(event)
