@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from core.spec import DataSpec
 from screens.data_browse import DATA_SUFFIXES, BrowseDialog
-from screens.files import PathSuggester
+from tui.dialogs import PathSuggester
 
 KERAS_WORDS = {
     "keras:mnist": "70,000 hand-written digits, 28×28 gray, 10 classes",

@@ -11,10 +11,10 @@ from textual.widgets import DataTable, Input, Static
 from core import spec as specs
 from core.events import Finished
 from core.spec import LayerSpec
-from screens.files import PathDialog
 from screens.layer_form import LayerForm
 from tests.conftest_app import dense_spec, make_app, settle, text_of, write_spec
 from tests.test_app_data import calm, message, open_data
+from tui.dialogs import PathDialog
 
 
 async def type_into(pilot, field: Input, text: str, leave: str = "enter") -> None:

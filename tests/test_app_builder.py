@@ -8,10 +8,10 @@ from core import spec as specs
 from core.catalog import LAYERS
 from core.spec import DataSpec
 from screens.build import BuildScreen
-from screens.files import PathDialog
 from screens.layer_form import LayerForm
 from screens.palette import LayerPalette
 from tests.conftest_app import layer_types, make_app, settle, write_spec
+from tui.dialogs import PathDialog
 from tui.widgets.layer_table import LayerTable
 
 

@@ -13,10 +13,9 @@ from textual.widgets import Static
 
 import tui.main as tui_main
 from core.handle import SessionRun
-from screens.confirm import ChoiceDialog
-from screens.help import HelpScreen
 from tests.conftest_app import fixed_engine, make_app, settle, text_of, write_spec
 from tui.app import LayerlabApp
+from tui.dialogs import ChoiceDialog, HelpScreen
 from tui.jobs import EngineInfo
 from tui.messages import TrainRequested
 from tui.registry import PLACES

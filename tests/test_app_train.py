@@ -10,9 +10,9 @@ from textual.widgets import Static
 from core import events
 from core.spec import CompileSpec, DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
 from core.words import duration, event_line, logs_text, number
-from screens.confirm import ChoiceDialog
 from screens.train import TrainScreen
 from tests.conftest_app import make_app, settle, write_spec
+from tui.dialogs import ChoiceDialog
 from tui.widgets.train_feed import Feed, error_words
 from tui.widgets.train_progress import ProgressTracker
 from tui.widgets.train_summary import TrainSummary

@@ -44,3 +44,9 @@ def test_light_core_modules_import_no_keras(module):
     loaded = loaded_after_import(module)
     assert not loaded & set(HEAVY + UI), f"{module} pulled in {sorted(loaded & set(HEAVY + UI))}"
 
+
+
+def test_the_shell_loads_no_screen_until_one_is_shown():
+    """tui imports no screen module: the registry imports each one when it is first shown."""
+    loaded = loaded_after_import("tui.app")
+    assert "screens" not in loaded and not loaded & set(HEAVY)

@@ -19,8 +19,15 @@ from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from core.handle import RunHandle, SessionRun
-from screens.confirm import SAVE_DISCARD_CANCEL, Choice, ChoiceDialog
 from tui import jobs, recovery, startup
+from tui.dialogs import (
+    SAVE_DISCARD_CANCEL,
+    Choice,
+    ChoiceDialog,
+    HelpScreen,
+    open_dialog,
+    save_dialog,
+)
 from tui.lifeline import Lifeline
 from tui.messages import TrainRequested
 from tui.registry import FIRST_MODE, PLACES
@@ -219,8 +226,6 @@ class LayerlabApp(App[None]):
             self.screen.set_focus(None)
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
-
         self.push_screen(HelpScreen())
 
     def action_save(self) -> None:
@@ -258,8 +263,6 @@ class LayerlabApp(App[None]):
 
     async def _save(self, ask: bool = False) -> bool:
         """Save the spec, asking for a path the first time; True if it was written."""
-        from screens.files import save_dialog
-
         workspace = self.workspace
         for panel in self.screen.query(SettingsPanel):
             panel.commit()  # what is typed is what is saved
@@ -304,7 +307,6 @@ class LayerlabApp(App[None]):
 
     async def _open(self) -> None:
         from core.spec import SpecError
-        from screens.files import open_dialog
 
         path = await self.push_screen_wait(open_dialog(self.workspace.path))
         if path is None or not await self._keep_changes("opening another spec"):

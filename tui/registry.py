@@ -1,7 +1,8 @@
-"""The six screens of the shell: their keys, names and where each one's module lives.
+"""The six screens of the shell and the dialogs the help lists: where each one's module lives.
 
-Screens load lazily (their modules may import plotting or image libraries), so the first
-screen paints without them.
+This is the only way the shell reaches `screens/`: by "module:Class" strings imported on demand.
+Screens load lazily (their modules may import plotting or image libraries), so the first screen
+paints without them, and `tui` imports no screen module (an import-linter contract says so).
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
+
+
+def _load(target: str) -> type:
+    """The class a "module:Class" string names, its module imported now."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,7 @@ class Place:
     """"module:Class" of the screen."""
 
     def screen_class(self) -> type[Screen]:
-        module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _load(self.target)
 
     def make(self) -> Screen:
         return self.screen_class()()
@@ -39,6 +45,27 @@ PLACES: tuple[Place, ...] = (
     Place("6", "runs", "Runs", "screens.runs:RunsScreen"),
 )
 FIRST_MODE = "build"
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A dialog whose keys the help lists."""
+
+    title: str
+    target: str
+    """"module:Class" of the dialog."""
+
+    def dialog_class(self) -> type[ModalScreen]:
+        return _load(self.target)
+
+
+DIALOGS: tuple[Dialog, ...] = (
+    Dialog("Layer palette", "screens.palette:LayerPalette"),
+    Dialog("Layer form", "screens.layer_form:LayerForm"),
+    Dialog("Open and save", "tui.dialogs.files:PathDialog"),
+    Dialog("Questions", "tui.dialogs.confirm:ChoiceDialog"),
+    Dialog("Browse for data", "screens.data_browse:BrowseDialog"),
+)
 
 
 def place(mode: str) -> Place:

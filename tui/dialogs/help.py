@@ -13,7 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from core.errors import log_failure
-from tui.registry import PLACES
+from tui.registry import DIALOGS, PLACES
 
 
 def _own_bindings(cls: type, stop: type) -> list[Binding]:
@@ -23,22 +23,6 @@ def _own_bindings(cls: type, stop: type) -> list[Binding]:
         if issubclass(klass, stop) and klass is not stop:
             found.extend(klass.__dict__.get("BINDINGS", []))
     return [b for b in Binding.make_bindings(found) if not b.system]
-
-
-def _dialogs() -> list[tuple[str, type]]:
-    from screens.confirm import ChoiceDialog
-    from screens.data_browse import BrowseDialog
-    from screens.files import PathDialog
-    from screens.layer_form import LayerForm
-    from screens.palette import LayerPalette
-
-    return [
-        ("Layer palette", LayerPalette),
-        ("Layer form", LayerForm),
-        ("Open and save", PathDialog),
-        ("Questions", ChoiceDialog),
-        ("Browse for data", BrowseDialog),
-    ]
 
 
 def key_sections(app: App) -> Iterator[tuple[str, list[Binding]]]:
@@ -51,8 +35,8 @@ def key_sections(app: App) -> Iterator[tuple[str, list[Binding]]]:
             log_failure(f"importing the {place.title} screen for the key list", exc)
             continue
         yield f"{place.key} {place.title}", _own_bindings(screen, Screen)
-    for title, dialog in _dialogs():
-        yield title, _own_bindings(dialog, ModalScreen)
+    for dialog in DIALOGS:
+        yield dialog.title, _own_bindings(dialog.dialog_class(), ModalScreen)
     yield "Moving around", _own_bindings(Screen, object)
 
 
