@@ -295,6 +295,7 @@ class InspectScreen(ShellScreen):
                     return
             error = f"no run under {runs_root()} has a model.keras yet — train a model first (t)"
         except Exception as exc:  # shown as words, never as a traceback
+            log_failure("opening the newest run's model", exc)
             error = f"the model could not be opened: {exc}"
         self.post_message(self.RunModelLoaded(None, "", error))
 

@@ -17,6 +17,7 @@ from textual_plotext import PlotextPlot
 
 from core import events, runs, words
 from core import spec as specs
+from core.errors import log_failure
 from tui.messages import TrainRequested
 from tui.screen import ShellScreen
 
@@ -66,6 +67,7 @@ class RunsScreen(ShellScreen):
         try:
             records = runs.list_runs()
         except OSError as exc:  # RUNS itself unreadable: say so rather than "no runs yet"
+            log_failure(f"reading the runs folder {runs.runs_root()}", exc)
             self.app.call_from_thread(self._show, [], f"Cannot read the runs folder {runs.runs_root()}: {exc.strerror or exc}")
             return
         self.app.call_from_thread(self._show, records)
@@ -171,6 +173,7 @@ class RunsScreen(ShellScreen):
         try:
             spec = specs.load(record.path / "spec.toml")
         except specs.SpecError as exc:
+            log_failure(f"opening the spec of run {record.path.name}", exc)
             self.notify(exc.message, title="Cannot open this run's spec", severity="error")
             return
         if self.workspace.dirty:
@@ -198,6 +201,7 @@ class RunsScreen(ShellScreen):
         try:
             spec = specs.load(record.path / "spec.toml")
         except specs.SpecError as exc:
+            log_failure(f"resuming run {record.path.name}", exc)
             self.notify(exc.message, title="Cannot resume this run", severity="error")
             return
         await self.app.switch_mode("train")

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from core import events
+from core.errors import log_failure
 from core.handle import SessionRun
 from tui.latest import Latest
 from tui.lifeline import Lifeline
@@ -198,6 +199,7 @@ class TrainScreen(ShellScreen):
                 self.post_message(self.SessionCreated(session, run))
                 session.prepare()
             except Exception as exc:  # bad input, said in words: never a traceback
+                log_failure("preparing the training", exc)
                 self.post_message(self.PrepareFailed(error_words(exc), run))
                 return
             if not get_current_worker().is_cancelled or lifeline.detached:

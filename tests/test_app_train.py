@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -160,7 +161,8 @@ async def test_a_huge_learning_rate_is_reported_as_diverged(tmp_path):
         assert screen.query_one(TrainSummary).border_title == "diverged"
 
 
-async def test_bad_data_is_said_in_words_and_nothing_trains(tmp_path):
+async def test_bad_data_is_said_in_words_and_nothing_trains(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="layerlab")
     spec = tiny_spec("missing")
     spec.data = DataSpec(path="nowhere.csv", target="y")
     app = make_app(write_spec(tmp_path, spec))
@@ -172,6 +174,9 @@ async def test_bad_data_is_said_in_words_and_nothing_trains(tmp_path):
         text = screen.log_view.text
         assert "✗ cannot train:" in text and "nowhere.csv" in text and "Traceback" not in text
         assert any(n.title == "Cannot train" for n in app._notifications)
+        # Bad input goes to the log as one line (core.errors.log_failure), without a traceback.
+        logged = [r for r in caplog.records if r.getMessage().startswith("preparing the training")]
+        assert logged and "nowhere.csv" in logged[0].getMessage() and logged[0].exc_info is None
         assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
+from core.errors import log_failure
 from core.handle import RunHandle, SessionRun
 from tui import jobs, recovery, startup
 from tui.dialogs import (
@@ -190,7 +191,7 @@ class LayerlabApp(App[None]):
         try:
             info = self.engine_probe()
         except Exception as exc:  # shown as words in the status bar, never as a traceback
-            log.exception("loading Keras failed")
+            log_failure("loading Keras", exc)
             self.post_message(self.EngineFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(self.EngineLoaded(info))
@@ -207,7 +208,8 @@ class LayerlabApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             worker = event.worker
-            log.error("worker %r failed: %r", worker.description, worker.error)
+            if worker.error is not None:
+                log_failure(f"the worker {worker.description or worker.name!r}", worker.error)
             self.notify(
                 f"{worker.description or worker.name} failed: {worker.error}", severity="error"
             )
@@ -285,6 +287,7 @@ class LayerlabApp(App[None]):
         try:
             saved = workspace.save(path)
         except OSError as exc:
+            log_failure(f"saving the spec to {path}", exc)
             self.notify(
                 f"Could not write {path}: {exc.strerror or exc}", severity="error", timeout=15
             )
@@ -314,6 +317,7 @@ class LayerlabApp(App[None]):
         try:
             self.workspace.open(path)
         except SpecError as exc:
+            log_failure(f"opening {path}", exc)
             self.notify(exc.message, title="Not opened", severity="error", timeout=20)
             return
         self.notify(f"Opened {path}")
