@@ -9,7 +9,7 @@ programs alike. It holds everything: the fit step, validation, the callbacks, an
 handling and repaints. Early stopping is off and the epoch count fixed. Runs alternate; the ratio
 is of medians (budget 1.05, DESIGN.md section 7).
 
-    python benchmarks/app_epoch.py [--data ../shared/data/red-wine.csv] [--runs 5] [--epochs 100]
+    python benchmarks/app_epoch.py [--data examples/red-wine.csv] [--runs 5] [--epochs 100]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ WARMUP = 3
 
 def fixed_spec(data: str, epochs: int, folder: Path) -> Path:
     """The red-wine example with early stopping off and a fixed epoch count, written to `folder`."""
-    from core import spec as specs
+    from layerlab.core import spec as specs
 
     spec = specs.with_data_path(specs.load(ROOT / "examples" / "red_wine.toml"), Path(data).resolve())
     spec.fit.early_stopping = None
@@ -75,9 +75,9 @@ async def settle(app, pilot, timeout: float = 120.0) -> None:
 
 async def drive_app(spec_path: str) -> None:
     """Child: open the app headless, wait for the engine, press t, print epochs as they are handled."""
-    from core import events
-    from screens.train import TrainScreen
-    from tui.app import LayerlabApp
+    from layerlab.core import events
+    from layerlab.screens.train import TrainScreen
+    from layerlab.tui.app import LayerlabApp
 
     def handled(message) -> None:
         if isinstance(message, TrainScreen.EventsReceived):
@@ -100,7 +100,7 @@ async def drive_app(spec_path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "red-wine.csv"))
+    parser.add_argument("--data", default=str(ROOT / "examples" / "red-wine.csv"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -24,10 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import plotext  # noqa: E402
+from layerlab.tui.widgets.curves import MARKER, LearningCurves  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.visual import Visual, visualize  # noqa: E402
-
-from tui.widgets.curves import MARKER, LearningCurves  # noqa: E402
 
 BUDGET_MS = 20.0
 

@@ -32,7 +32,7 @@ MARKER = b"Layers"
 
 def command() -> list[str]:
     script = Path(sys.executable).with_name("layerlab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "layerlab"]
 
 
 def _controlling_tty() -> None:

@@ -5,7 +5,7 @@ arrives, so an epoch's time is everything between two epochs: the fit step, vali
 callback, log line and file write. Early stopping is off and the epoch count fixed; the first
 epochs (tracing, warm-up) are left out. Runs alternate, and the ratio is of medians.
 
-    python benchmarks/headless_epoch.py [--data ../shared/data/red-wine.csv] [--runs 3] [--epochs 40]
+    python benchmarks/headless_epoch.py [--data examples/red-wine.csv] [--runs 3] [--epochs 40]
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def epoch_times(command: list[str], marker: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "red-wine.csv"))
+    parser.add_argument("--data", default=str(ROOT / "examples" / "red-wine.csv"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args()
@@ -76,7 +76,7 @@ def main() -> None:
         spec.write_text(spec_text)
         bare_script = Path(tmp) / "bare.py"
         bare_script.write_text(BARE)
-        ours_cmd = [sys.executable, "-m", "tui.main", "train", str(spec), "--data", args.data,
+        ours_cmd = [sys.executable, "-m", "layerlab", "train", str(spec), "--data", args.data,
                     "--epochs", str(args.epochs), "--json", "--runs-dir", str(Path(tmp) / "runs")]
         bare_cmd = [sys.executable, str(bare_script), args.data, str(args.epochs)]
         ours, bare = [], []

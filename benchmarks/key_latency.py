@@ -7,7 +7,7 @@ hands to the display with the curves drawn in the new scale (App._display, which
 for every frame, headless too; only the terminal write is skipped). Prints p50 and p95 (budget:
 p95 ≤ 50 ms, DESIGN.md section 7).
 
-    python benchmarks/key_latency.py [--data ../shared/data/red-wine.csv] [--presses 40]
+    python benchmarks/key_latency.py [--data examples/red-wine.csv] [--presses 40]
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def repainted(frames: list[tuple[float, int, bool]], drawn: int, want: bool) -> 
 
 async def measure(spec_path: Path, presses: int) -> tuple[list[float], int]:
     """Latencies in milliseconds, and the epochs trained meanwhile."""
-    from screens.train import TrainScreen
-    from tui.app import LayerlabApp
+    from layerlab.screens.train import TrainScreen
+    from layerlab.tui.app import LayerlabApp
 
     app = LayerlabApp(spec_path)
     frames: list[tuple[float, int, bool]] = []  # (when, curve redraws so far, log scale)
@@ -84,7 +84,7 @@ async def measure(spec_path: Path, presses: int) -> tuple[list[float], int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "red-wine.csv"))
+    parser.add_argument("--data", default=str(ROOT / "examples" / "red-wine.csv"))
     parser.add_argument("--presses", type=int, default=40)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.strategy import AcceleratorError, Device, Machine, Plan, plan
+from .strategy import AcceleratorError, Device, Machine, Plan, plan
 
 __all__ = ["AcceleratorError", "Device", "Machine", "Plan", "apply", "detect", "plan"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import keras
 
-from core import events
-from core.checkpoint import BACKUP_EVERY_S, RunFilesWriter, Weights, take_resume_state
+from . import events
+from .checkpoint import BACKUP_EVERY_S, RunFilesWriter, Weights, take_resume_state
 
 
 class RunWriteError(OSError):

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from core.files import replace_bytes
+from .files import replace_bytes
 
 MODEL_EVERY_S = 1.5
 """model.keras is rewritten at most this often while training (always at the end): with the write

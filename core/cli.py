@@ -17,10 +17,10 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from core import events, runs, words
-from core import spec as specs
-from core.errors import LayerlabError
-from core.quiet import divert_stderr, quiet_environment
+from . import events, runs, words
+from . import spec as specs
+from .errors import LayerlabError
+from .quiet import divert_stderr, quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 SIGNAL_EXITS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped, killed or crashed run in its own folder")
     sub.add_parser("datasets", help="list the built-in data sets")
     sub.add_parser("examples", help="list the example specs")
+    example = sub.add_parser("example", help="copy an example spec and its data into a folder, to edit")
+    example.add_argument("name", help="an example's name (see 'layerlab examples')")
+    example.add_argument("dir", nargs="?", default=".", help="where to copy it (default: here)")
     return parser
 
 
@@ -76,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "datasets":
         return _datasets()
+    if args.command == "example":
+        return _copy_example(args.name, Path(args.dir))
     if args.command == "examples":
         return _examples()
     return _train(args)
 
 
 def _datasets() -> int:
-    from core.data import builtin_names, describe_builtin
+    from .data import builtin_names, describe_builtin
 
     for name in builtin_names():
         info = describe_builtin(name)
@@ -92,8 +97,30 @@ def _datasets() -> int:
     return EXIT_OK
 
 
+def _copy_example(name: str, folder: Path) -> int:
+    """`layerlab example NAME [DIR]`: the spec and the data files it reads, ready to edit."""
+    from .examples import copy_example, list_examples
+
+    try:
+        copied = copy_example(name, folder)
+    except KeyError:
+        names = ", ".join(e.name for e in list_examples())
+        print(f"layerlab: no example named {name!r}; the examples are {names}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileExistsError as exc:
+        print(f"layerlab: {exc.filename} exists already; give another folder or move it away", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"layerlab: cannot copy into {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in copied:
+        print(f"copied {path}")
+    print(f"train it with: layerlab train {copied[0]}")
+    return EXIT_OK
+
+
 def _examples() -> int:
-    from core.examples import list_examples
+    from .examples import list_examples
 
     for example in list_examples():
         print(f"{example.name:<24} {example.title}")
@@ -141,7 +168,7 @@ def _train_spec(args: argparse.Namespace) -> specs.Spec | None:
         return None
     if not args.spec:
         raise specs.SpecError("expected a spec file to train, or --resume RUN_DIR", "train")
-    spec = specs.load(args.spec)
+    spec = specs.load(_spec_or_example(args.spec))
     if args.data:
         if not Path(args.data).expanduser().exists():
             raise specs.SpecError(f"no such file or folder: {args.data}", "--data")
@@ -151,6 +178,19 @@ def _train_spec(args: argparse.Namespace) -> specs.Spec | None:
     if args.seed is not None:
         spec.data.seed = args.seed
     return spec
+
+
+def _spec_or_example(given: str) -> Path:
+    """A spec path, or the name of a shipped example (`layerlab train red_wine`)."""
+    from .examples import example_path
+
+    path = Path(given).expanduser()
+    if path.exists() or path.suffix == ".toml" or "/" in given:
+        return path
+    try:
+        return example_path(given)
+    except KeyError:
+        return path  # the loader says "no such file", naming it
 
 
 class _Signals:
@@ -218,7 +258,7 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
     import keras
 
     keras.config.disable_interactive_logging()  # Keras' own messages go to the log, not stdout
-    from core.session import TrainingSession
+    from .session import TrainingSession
 
     try:
         if spec is None:

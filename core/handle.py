@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core import events, runs
-from core import spec as specs
-from core.events import Event
+from . import events, runs
+from . import spec as specs
+from .events import Event
 
 ENDINGS = (events.Finished, events.Failed)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.pictures import (
+from .pictures import (
     PICTURES,
     ChannelPage,
     grid,
@@ -22,7 +22,7 @@ from core.pictures import (
     picture,
     picture_names,
 )
-from core.playground import (
+from .playground import (
     ACTIVATIONS,
     KERNELS,
     Extraction,

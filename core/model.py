@@ -13,9 +13,9 @@ from typing import Any
 
 import keras
 
-from core.catalog import LAYERS, describe
-from core.errors import LayerlabError
-from core.spec import CompileSpec, LayerSpec, Spec
+from .catalog import LAYERS, describe
+from .errors import LayerlabError
+from .spec import CompileSpec, LayerSpec, Spec
 
 Shape = tuple[int | None, ...]
 

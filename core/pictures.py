@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.playground import InspectError
+from .playground import InspectError
 
 SAMPLE_WIDTH = 96
 """Width, in pixels, the scikit-learn photographs are shrunk to so they fit a terminal."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import LayerlabError
+from .errors import LayerlabError
 
 
 class InspectError(LayerlabError):

@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-from core import events, words
-from core.errors import LayerlabError
+from . import events, words
+from .errors import LayerlabError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 """As the app's own log writes its lines."""

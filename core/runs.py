@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from core import spec as specs
-from core.events import Event, Finished, from_dict, restore
-from core.files import replace_text, sweep_temporary
-from core.words import summary_text
+from . import spec as specs
+from .events import Event, Finished, from_dict, restore
+from .files import replace_text, sweep_temporary
+from .words import summary_text
 
 RUNS_ENV = "LAYERLAB_RUNS"
 

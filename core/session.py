@@ -20,20 +20,20 @@ from typing import Any
 
 import keras
 
-from core import accel, events, runs
-from core import callbacks as cb
-from core import model as models
-from core import spec as specs
-from core.checkpoint import (
+from . import accel, events, runs
+from . import callbacks as cb
+from . import model as models
+from . import spec as specs
+from .checkpoint import (
     ResumeState,
     RunFilesWriter,
     Weights,
     read_resume_state,
     restore_resume_state,
 )
-from core.data import Dataset, load_dataset
-from core.runlog import RunLog
-from core.spec import Spec
+from .data import Dataset, load_dataset
+from .runlog import RunLog
+from .spec import Spec
 
 FINISH_TIMEOUT_S = 120.0
 """How long the end of a run waits for its files to reach the disk."""

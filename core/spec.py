@@ -19,8 +19,8 @@ from typing import Any
 
 import tomli_w
 
-from core.catalog import ALIASES, LAYERS, MAX_SEED
-from core.errors import LayerlabError
+from .catalog import ALIASES, LAYERS, MAX_SEED
+from .errors import LayerlabError
 
 TASKS = ("auto", "regression", "binary", "multiclass")
 FEATURE_SCALES = ("standard", "minmax", "none")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import LayerlabError
-from core.spec import AcceleratorSpec
+from .errors import LayerlabError
+from .spec import AcceleratorSpec
 
 # The backends for which each strategy has an implementation (see Plan.engine).
 _BACKENDS = {"mirrored": ("tensorflow", "jax"), "tpu": ("tensorflow", "jax"), "multi_worker": ("jax",)}

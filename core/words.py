@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 
-from core import events
+from . import events
 
 REASONS = {
     "completed": "ran every epoch",

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from layerlab.core.catalog import LAYERS
+from layerlab.core.spec import LayerSpec
+from layerlab.screens.layer_form import LayerForm
+from layerlab.screens.palette import LayerPalette
+from layerlab.tui.screen import ShellScreen
+from layerlab.tui.widgets.layer_table import LayerTable
+from layerlab.tui.widgets.problems import ProblemPanel
+from layerlab.tui.widgets.settings import SettingsPanel
+from layerlab.tui.widgets.summary import SummaryPanel
+from layerlab.tui.workspace import Change
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable
-
-from core.catalog import LAYERS
-from core.spec import LayerSpec
-from screens.layer_form import LayerForm
-from screens.palette import LayerPalette
-from tui.screen import ShellScreen
-from tui.widgets.layer_table import LayerTable
-from tui.widgets.problems import ProblemPanel
-from tui.widgets.settings import SettingsPanel
-from tui.widgets.summary import SummaryPanel
-from tui.workspace import Change
 
 LAYER_ACTIONS = {"edit", "remove", "move", "duplicate"}
 

@@ -12,6 +12,15 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from layerlab.core import spec as specs
+from layerlab.core.errors import LayerlabError, log_failure
+from layerlab.core.spec import DataSpec, Spec
+from layerlab.screens.data_choices import DataChoices
+from layerlab.screens.data_preview import DataPreview
+from layerlab.screens.data_source import DataSource
+from layerlab.tui.latest import Latest
+from layerlab.tui.screen import ShellScreen
+from layerlab.tui.workspace import Change
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,16 +28,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import SelectionList, Static
-
-from core import spec as specs
-from core.errors import LayerlabError, log_failure
-from core.spec import DataSpec, Spec
-from screens.data_choices import DataChoices
-from screens.data_preview import DataPreview
-from screens.data_source import DataSource
-from tui.latest import Latest
-from tui.screen import ShellScreen
-from tui.workspace import Change
 
 
 def source_of(data: DataSpec) -> DataSpec:
@@ -161,7 +160,7 @@ class DataScreen(ShellScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-preview", description="reading data for the preview")
     def _preview_job(self, token: int, data: DataSpec, apply: bool) -> None:
-        from screens.data_facts import preview_source
+        from layerlab.screens.data_facts import preview_source
 
         try:
             self.post_message(self.Previewed(token, data, preview_source(data), None, apply))
@@ -244,7 +243,7 @@ class DataScreen(ShellScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-trial", description="trying the data choice")
     def _trial_job(self, token: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
-        from core.data import load_dataset
+        from layerlab.core.data import load_dataset
 
         try:
             if not loaded:  # a preview that loaded these very choices was the trial

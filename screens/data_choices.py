@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from layerlab.core.spec import FEATURE_SCALES, TARGET_SCALES, TASKS, DataSpec
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
-
-from core.spec import FEATURE_SCALES, TARGET_SCALES, TASKS, DataSpec
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×,\s]\s*(\d+))?\s*$")
 

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from core.data import DataError, infer_task, load_dataset, read_table
-from core.errors import log_failure
-from core.spec import DataSpec, Spec
+from layerlab.core.data import DataError, infer_task, load_dataset, read_table
+from layerlab.core.errors import log_failure
+from layerlab.core.spec import DataSpec, Spec
 
 ROWS_SHOWN = 8
 SAMPLES_SHOWN = 4

@@ -17,7 +17,7 @@ from textual.widgets.selection_list import Selection
 from textual_plotext import PlotextPlot
 
 if TYPE_CHECKING:
-    from screens.data_facts import ColumnFacts, Preview
+    from layerlab.screens.data_facts import ColumnFacts, Preview
 
 NAME_WIDTH = 20
 SIDEWAYS_BARS = 8
@@ -231,13 +231,13 @@ def picture_class(headless: bool) -> tuple[type, str]:
     are drawn then.
     """
     if headless or "textual_image.widget" in sys.modules:
-        from tui.widgets.picture import Picture
+        from layerlab.tui.widgets.picture import Picture
 
         return Picture, "auto"
     terminal = sys.__stdout__
     try:
         sys.__stdout__ = io.StringIO()  # not a tty: textual-image sends no query
-        from tui.widgets.picture import Picture
+        from layerlab.tui.widgets.picture import Picture
     finally:
         sys.__stdout__ = terminal
     return Picture, "halfcell"

@@ -8,6 +8,9 @@ import contextlib
 import re
 from pathlib import Path
 
+from layerlab.core.spec import DataSpec
+from layerlab.screens.data_browse import DATA_SUFFIXES, BrowseDialog
+from layerlab.tui.dialogs import PathSuggester
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -15,10 +18,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option, OptionDoesNotExist
-
-from core.spec import DataSpec
-from screens.data_browse import DATA_SUFFIXES, BrowseDialog
-from tui.dialogs import PathSuggester
 
 KERAS_WORDS = {
     "keras:mnist": "70,000 hand-written digits, 28×28 gray, 10 classes",
@@ -141,7 +140,7 @@ class DataSource(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-sets", description="listing the data sets")
     def _list_sets(self) -> None:
-        from core.data import builtin_names, describe_builtin, keras_names
+        from layerlab.core.data import builtin_names, describe_builtin, keras_names
 
         entries = []
         for name in builtin_names():

@@ -12,6 +12,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from layerlab.core import spec as specs
+from layerlab.core.errors import log_failure
+from layerlab.core.spec import DEVICES, STRATEGIES, AcceleratorSpec, Spec
+from layerlab.core.strategy import AcceleratorError, Machine, Plan, plan
+from layerlab.tui.screen import ShellScreen
+from layerlab.tui.workspace import Change
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -22,13 +28,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Checkbox, Input, Label, Select, Static
-
-from core import spec as specs
-from core.errors import log_failure
-from core.spec import DEVICES, STRATEGIES, AcceleratorSpec, Spec
-from core.strategy import AcceleratorError, Machine, Plan, plan
-from tui.screen import ShellScreen
-from tui.workspace import Change
 
 STRATEGY_WORDS = {
     "none": "none: one device",
@@ -131,7 +130,7 @@ class DeviceScreen(ShellScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="device", description="looking for devices")
     def _detect(self) -> None:
         try:
-            from core import accel
+            from layerlab.core import accel
 
             self.post_message(self.Detected(accel.detect(), None))
         except Exception as exc:  # AcceleratorError, or a backend that fails to load: words, not a traceback

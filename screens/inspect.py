@@ -13,20 +13,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from layerlab.core.errors import log_failure
+from layerlab.core.handle import SessionRun
+from layerlab.screens.inspect_kernels import KernelsView
+from layerlab.screens.inspect_maps import FeatureMapsView
+from layerlab.screens.inspect_playground import PlaygroundView
+from layerlab.tui.screen import ShellScreen
+from layerlab.tui.widgets.inspect_grid import ChannelGrid
+from layerlab.tui.workspace import Change
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TabbedContent, TabPane, Tabs
-
-from core.errors import log_failure
-from core.handle import SessionRun
-from screens.inspect_kernels import KernelsView
-from screens.inspect_maps import FeatureMapsView
-from screens.inspect_playground import PlaygroundView
-from tui.screen import ShellScreen
-from tui.widgets.inspect_grid import ChannelGrid
-from tui.workspace import Change
 
 REFRESH_S = 0.5
 """The shortest time between two reads of a training model, so a fast training does not flood."""
@@ -282,7 +281,7 @@ class InspectScreen(ShellScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-run",
           description="opening the newest run's model")
     def _load_run_model(self) -> None:
-        from core.runs import list_runs, runs_root
+        from layerlab.core.runs import list_runs, runs_root
 
         try:
             for record in list_runs():

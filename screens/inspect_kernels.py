@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from layerlab.core.errors import log_failure
+from layerlab.screens.inspect_text import dense_label, kernel_label, unit_text, value_range_text
+from layerlab.tui.latest import Latest
+from layerlab.tui.widgets.heatmap import Heatmap
+from layerlab.tui.widgets.inspect_grid import ChannelGrid
+from layerlab.tui.widgets.kernel_grid import KernelGrid
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -12,13 +18,6 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
-
-from core.errors import log_failure
-from screens.inspect_text import dense_label, kernel_label, unit_text, value_range_text
-from tui.latest import Latest
-from tui.widgets.heatmap import Heatmap
-from tui.widgets.inspect_grid import ChannelGrid
-from tui.widgets.kernel_grid import KernelGrid
 
 MAX_NUMBERS = 5
 """Kernels up to this many rows and columns also show their numbers."""
@@ -109,7 +108,7 @@ class KernelsView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-kernels",
           description="reading the kernels and weights")
     def _read(self, model: Any, token: int) -> None:
-        from core.inspect import conv_kernels, dense_weights
+        from layerlab.core.inspect import conv_kernels, dense_weights
 
         try:
             layers = [*conv_kernels(model), *dense_weights(model)]

@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from layerlab.core.errors import log_failure
+from layerlab.screens.inspect_sample import (
+    SampleInput,
+    Source,
+    input_panel,
+    sample_picture,
+    samples,
+)
+from layerlab.screens.inspect_text import prediction_text
+from layerlab.tui.latest import Latest
+from layerlab.tui.widgets.heatmap import Heatmap
+from layerlab.tui.widgets.inspect_grid import ChannelGrid
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,13 +25,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 from textual.worker import get_current_worker
-
-from core.errors import log_failure
-from screens.inspect_sample import SampleInput, Source, input_panel, sample_picture, samples
-from screens.inspect_text import prediction_text
-from tui.latest import Latest
-from tui.widgets.heatmap import Heatmap
-from tui.widgets.inspect_grid import ChannelGrid
 
 
 class FeatureMapsView(Vertical):
@@ -118,7 +123,7 @@ class FeatureMapsView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-maps",
           description="computing feature maps")
     def _run(self, model: Any, dataset: Any, source: Source, token: int) -> None:
-        from core.inspect import InspectError, feature_maps, load_picture, predict
+        from layerlab.core.inspect import InspectError, feature_maps, load_picture, predict
 
         xs, ys, raw = samples(dataset)
         try:

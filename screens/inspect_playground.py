@@ -6,20 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from layerlab.core.errors import log_failure
+from layerlab.core.pictures import picture_names
+from layerlab.core.playground import ACTIVATIONS, KERNELS, PADDINGS, InspectError, parse_kernel
+from layerlab.tui.latest import Latest
+from layerlab.tui.widgets.colormap import format_value
+from layerlab.tui.widgets.heatmap import Heatmap
+from layerlab.tui.widgets.kernel_grid import KernelGrid
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
-
-from core.errors import log_failure
-from core.pictures import picture_names
-from core.playground import ACTIVATIONS, KERNELS, PADDINGS, InspectError, parse_kernel
-from tui.latest import Latest
-from tui.widgets.colormap import format_value
-from tui.widgets.heatmap import Heatmap
-from tui.widgets.kernel_grid import KernelGrid
 
 FILE = "file"
 """The picture choice that reads the file typed beside it."""
@@ -177,8 +176,8 @@ class PlaygroundView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-playground",
           description="filtering, detecting and condensing a picture")
     def _extract(self, settings: Settings, token: int) -> None:
-        from core.pictures import SAMPLE_WIDTH, load_picture, picture
-        from core.playground import extract
+        from layerlab.core.pictures import SAMPLE_WIDTH, load_picture, picture
+        from layerlab.core.playground import extract
 
         try:
             if settings.picture == FILE:

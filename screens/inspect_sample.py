@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from layerlab.tui.widgets.heatmap import Heatmap
 from textual import events
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input
-
-from tui.widgets.heatmap import Heatmap
 
 
 class SampleInput(Input):
@@ -47,7 +46,7 @@ def input_panel(id: str) -> Widget:
     Importing textual-image asks the terminal about its graphics, which only works before the app
     reads stdin; so it is used only when already loaded, and a heatmap shows the input otherwise.
     """
-    module = sys.modules.get("tui.widgets.picture")
+    module = sys.modules.get("layerlab.tui.widgets.picture")
     if module is not None:
         return module.Picture(title="input", id=id)
     return Heatmap(title="input", cmap="sequential", id=id)

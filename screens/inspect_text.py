@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from layerlab.tui.widgets.colormap import format_value
 from rich.markup import escape
-
-from tui.widgets.colormap import format_value
 
 TOP_CLASSES = 5
 """How many classes a prediction lists, most probable first."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from layerlab.core.catalog import LAYERS, Param
+from layerlab.core.spec import LayerSpec, SpecError, check_layer
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
-
-from core.catalog import LAYERS, Param
-from core.spec import LayerSpec, SpecError, check_layer
 
 
 def _text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from layerlab.core.catalog import LAYERS, LayerType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -10,8 +11,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
-
-from core.catalog import LAYERS, LayerType
 
 
 def matches(layer: LayerType, words: str) -> bool:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import math
 
+from layerlab.core import events, runs, words
+from layerlab.core import spec as specs
+from layerlab.core.errors import log_failure
+from layerlab.tui.messages import TrainRequested
+from layerlab.tui.screen import ShellScreen
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
-
-from core import events, runs, words
-from core import spec as specs
-from core.errors import log_failure
-from tui.messages import TrainRequested
-from tui.screen import ShellScreen
 
 COLORS = ("cyan+", "orange+", "green+", "magenta+", "yellow+", "blue+")
 

@@ -12,28 +12,27 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from layerlab.core import events
+from layerlab.core.errors import log_failure
+from layerlab.core.handle import SessionRun
+from layerlab.tui.latest import Latest
+from layerlab.tui.lifeline import Lifeline
+from layerlab.tui.messages import TrainRequested
+from layerlab.tui.screen import ShellScreen
+from layerlab.tui.widgets.curves import REDRAWS_PER_SECOND
+from layerlab.tui.widgets.train_curves import TrainCurves
+from layerlab.tui.widgets.train_diagnosis import TrainDiagnosis
+from layerlab.tui.widgets.train_feed import Feed, error_words, freeze_long_lived
+from layerlab.tui.widgets.train_log import TrainLog
+from layerlab.tui.widgets.train_progress import TrainProgress
+from layerlab.tui.widgets.train_summary import TrainSummary
+from layerlab.tui.workspace import Change
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.worker import get_current_worker
-
-from core import events
-from core.errors import log_failure
-from core.handle import SessionRun
-from tui.latest import Latest
-from tui.lifeline import Lifeline
-from tui.messages import TrainRequested
-from tui.screen import ShellScreen
-from tui.widgets.curves import REDRAWS_PER_SECOND
-from tui.widgets.train_curves import TrainCurves
-from tui.widgets.train_diagnosis import TrainDiagnosis
-from tui.widgets.train_feed import Feed, error_words, freeze_long_lived
-from tui.widgets.train_log import TrainLog
-from tui.widgets.train_progress import TrainProgress
-from tui.widgets.train_summary import TrainSummary
-from tui.workspace import Change
 
 TICKS_PER_SECOND = REDRAWS_PER_SECOND
 """How often the screen looks for news to show: at most this many frames a second."""
@@ -185,7 +184,7 @@ class TrainScreen(ShellScreen):
         session = None
         try:
             try:
-                from core.session import TrainingSession
+                from layerlab.core.session import TrainingSession
 
                 freeze_long_lived()
                 if resume is not None:

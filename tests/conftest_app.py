@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core import spec as specs
-from core.spec import DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
-from tui.app import LayerlabApp
-from tui.jobs import EngineInfo
+from layerlab.core import spec as specs
+from layerlab.core.spec import DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
+from layerlab.tui.app import LayerlabApp
+from layerlab.tui.jobs import EngineInfo
 
 ENGINE_GROUPS = ("engine", "data", "check")
 
@@ -16,8 +16,7 @@ ENGINE_GROUPS = ("engine", "data", "check")
 def fixed_engine() -> EngineInfo:
     """Import Keras for real, but report fixed devices so screenshots match on any machine."""
     import keras
-
-    import core.model  # noqa: F401
+    import layerlab.core.model  # noqa: F401
 
     return EngineInfo(keras.backend.backend(), ("CPU",))
 

@@ -8,10 +8,9 @@ import sys
 import keras
 import numpy as np
 import pytest
-
-from core import accel
-from core.accel import AcceleratorError, Device, Machine, apply, detect, plan
-from core.spec import AcceleratorSpec
+from layerlab.core import accel
+from layerlab.core.accel import AcceleratorError, Device, Machine, apply, detect, plan
+from layerlab.core.spec import AcceleratorSpec
 
 TWO_WORKERS = {
     "cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]},

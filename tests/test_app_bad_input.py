@@ -6,15 +6,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from layerlab.core import spec as specs
+from layerlab.core.events import Finished
+from layerlab.core.spec import LayerSpec
+from layerlab.screens.layer_form import LayerForm
+from layerlab.tui.dialogs import PathDialog
 from textual.widgets import DataTable, Input, Static
 
-from core import spec as specs
-from core.events import Finished
-from core.spec import LayerSpec
-from screens.layer_form import LayerForm
 from tests.conftest_app import dense_spec, make_app, settle, text_of, write_spec
 from tests.test_app_data import calm, message, open_data
-from tui.dialogs import PathDialog
 
 
 async def type_into(pilot, field: Input, text: str, leave: str = "enter") -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from layerlab.core import spec as specs
+from layerlab.core.catalog import LAYERS
+from layerlab.core.spec import DataSpec
+from layerlab.screens.build import BuildScreen
+from layerlab.screens.layer_form import LayerForm
+from layerlab.screens.palette import LayerPalette
+from layerlab.tui.dialogs import PathDialog
+from layerlab.tui.widgets.layer_table import LayerTable
 from textual.widgets import Input, OptionList, Select, Static
 
-from core import spec as specs
-from core.catalog import LAYERS
-from core.spec import DataSpec
-from screens.build import BuildScreen
-from screens.layer_form import LayerForm
-from screens.palette import LayerPalette
 from tests.conftest_app import layer_types, make_app, settle, write_spec
-from tui.dialogs import PathDialog
-from tui.widgets.layer_table import LayerTable
 
 
 async def _add(pilot, type_name: str) -> None:

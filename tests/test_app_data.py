@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from layerlab.screens.data import DataScreen
+from layerlab.screens.data_browse import BrowseDialog, DataTree
+from layerlab.screens.data_preview import DataPreview
+from layerlab.screens.data_source import DataSource
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, ProgressBar, Select, SelectionList, Static
 
-from screens.data import DataScreen
-from screens.data_browse import BrowseDialog, DataTree
-from screens.data_preview import DataPreview
-from screens.data_source import DataSource
 from tests.conftest_app import make_app, settle, text_of, write_spec
 
 GROUPS = ("engine", "data", "check", "data-sets", "data-preview", "data-trial")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from layerlab.core.strategy import Device, Machine
+from layerlab.screens.device import DeviceScreen
 from textual.widgets import Checkbox, Input, Select, Static
 
-from core.strategy import Device, Machine
-from screens.device import DeviceScreen
 from tests.conftest_app import make_app, settle, text_of, write_spec
 
 

@@ -6,28 +6,28 @@ import asyncio
 import time
 from types import SimpleNamespace
 
+import layerlab.core.inspect
 import numpy as np
 import pytest
+from layerlab.core.checkpoint import Weights
+from layerlab.core.handle import SessionRun
+from layerlab.core.session import TrainingSession
+from layerlab.core.spec import CompileSpec, DataSpec, FitSpec, LayerSpec, Spec
+from layerlab.screens.inspect import InspectScreen
+from layerlab.screens.inspect_kernels import KernelsView
+from layerlab.screens.inspect_maps import FeatureMapsView
+from layerlab.screens.inspect_playground import PlaygroundView
+from layerlab.screens.inspect_text import prediction_text
+from layerlab.tui.widgets.heatmap import Heatmap
+from layerlab.tui.widgets.inspect_grid import ChannelGrid
+from layerlab.tui.widgets.kernel_grid import KernelGrid
+from layerlab.tui.workspace import Change
 from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import Select, Static
 
-import core.inspect
-from core.checkpoint import Weights
-from core.handle import SessionRun
-from core.session import TrainingSession
-from core.spec import CompileSpec, DataSpec, FitSpec, LayerSpec, Spec
-from screens.inspect import InspectScreen
-from screens.inspect_kernels import KernelsView
-from screens.inspect_maps import FeatureMapsView
-from screens.inspect_playground import PlaygroundView
-from screens.inspect_text import prediction_text
 from tests.conftest_app import make_app, settle, text_of, write_spec
-from tui.widgets.heatmap import Heatmap
-from tui.widgets.inspect_grid import ChannelGrid
-from tui.widgets.kernel_grid import KernelGrid
-from tui.workspace import Change
 
 INSPECT_GROUPS = ("inspect-kernels", "inspect-maps", "inspect-playground", "inspect-run")
 
@@ -116,7 +116,7 @@ async def test_kernels_show_one_heatmap_per_filter_with_numbers(tmp_path, convne
         await pilot.press("k")
         await wait_inspect(pilot)
         view = screen.query_one(KernelsView)
-        kernel = core.inspect.conv_kernels(convnet.model)[0].kernel
+        kernel = layerlab.core.inspect.conv_kernels(convnet.model)[0].kernel
         maps = heatmaps(view.grid)
         assert len(maps) == 4 == kernel.shape[-1]
         for number, heatmap in enumerate(maps):
@@ -196,8 +196,8 @@ async def test_feature_maps_and_prediction_for_a_sample(tmp_path, convnet):
 async def test_epochs_refresh_the_kernels_without_flooding(tmp_path, monkeypatch):
     session = trained(convnet_spec(epochs=1))
     reads = []
-    real = core.inspect.conv_kernels
-    monkeypatch.setattr(core.inspect, "conv_kernels", lambda model: reads.append(1) or real(model))
+    real = layerlab.core.inspect.conv_kernels
+    monkeypatch.setattr(layerlab.core.inspect, "conv_kernels", lambda model: reads.append(1) or real(model))
     app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_inspect(pilot, session)
@@ -232,7 +232,7 @@ async def test_linear_unit_reads_w_and_b_as_numbers(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_inspect(pilot, session)
         view = screen.query_one(KernelsView)
-        unit = core.inspect.dense_weights(session.model)[0]
+        unit = layerlab.core.inspect.dense_weights(session.model)[0]
         text = text_of(view.query_one("#dense-unit", Static))
         assert f"w = {unit.w[0]:.4f}" in text and f"b = {unit.b:.4f}" in text
         assert "made with w = 2.5, b = 1" in text

@@ -1,7 +1,8 @@
 """The Runs screen: real run folders listed, summarised, compared on one plot, and reopened."""
 
-from core import spec as specs
-from core.session import TrainingSession
+from layerlab.core import spec as specs
+from layerlab.core.session import TrainingSession
+
 from tests.conftest_app import make_app, settle, text_of, write_spec
 
 TINY = """
@@ -71,7 +72,7 @@ async def test_no_runs_says_how_to_make_one(tmp_path):
 async def test_a_stopped_run_is_resumed_from_the_runs_screen_to_its_last_epoch(tmp_path):
     from pathlib import Path
 
-    from core import events, runs
+    from layerlab.core import events, runs
 
     session = TrainingSession(specs.loads(TINY.format(name="cut", units=8, epochs=8)))
     session.subscribe(lambda e: session.stop() if isinstance(e, events.EpochEnded) and e.epoch == 3 else None)

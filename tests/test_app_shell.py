@@ -7,19 +7,19 @@ import sys
 import textwrap
 from pathlib import Path
 
+import layerlab.tui.main as tui_main
+from layerlab.core.handle import SessionRun
+from layerlab.tui.app import LayerlabApp
+from layerlab.tui.dialogs import ChoiceDialog, HelpScreen
+from layerlab.tui.jobs import EngineInfo
+from layerlab.tui.messages import TrainRequested
+from layerlab.tui.registry import PLACES
+from layerlab.tui.screen import ShellScreen
 from textual import on
 from textual.binding import Binding
 from textual.widgets import Static
 
-import tui.main as tui_main
-from core.handle import SessionRun
 from tests.conftest_app import fixed_engine, make_app, settle, text_of, write_spec
-from tui.app import LayerlabApp
-from tui.dialogs import ChoiceDialog, HelpScreen
-from tui.jobs import EngineInfo
-from tui.messages import TrainRequested
-from tui.registry import PLACES
-from tui.screen import ShellScreen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +99,7 @@ async def test_quit_with_unsaved_changes_asks_and_can_save(tmp_path):
         await pilot.press("s")
         await pilot.pause()
         assert app.return_code == 0
-    from core import spec as specs
+    from layerlab.core import spec as specs
 
     assert len(specs.load(path).layers) == 2
 
@@ -203,10 +203,10 @@ async def test_status_bar_shows_loading_then_the_backend(tmp_path):
 
 
 def test_headless_commands_go_to_core_cli(monkeypatch):
-    import core.cli
+    import layerlab.core.cli
 
     calls = []
-    monkeypatch.setattr(core.cli, "main", lambda argv: calls.append(argv) or 7)
+    monkeypatch.setattr(layerlab.core.cli, "main", lambda argv: calls.append(argv) or 7)
     assert tui_main.main(["datasets"]) == 7
     assert calls == [["datasets"]]
 
@@ -227,7 +227,7 @@ FIRST_FRAME = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Gate())
-    from tui.app import LayerlabApp
+    from layerlab.tui.app import LayerlabApp
 
     async def main():
         app = LayerlabApp(sys.argv[1])
@@ -296,7 +296,7 @@ def test_no_tensorflow_log_line_reaches_the_terminal(tmp_path):
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command must quiet TensorFlow by itself
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", str(write_spec(tmp_path))],
+        [sys.executable, "-m", "layerlab", str(write_spec(tmp_path))],
         stdin=slave,
         stdout=slave,
         stderr=slave,

@@ -1,6 +1,6 @@
 """The real app under a real pseudo-terminal: a closed terminal, SIGTERM and SIGINT, as users meet them.
 
-Each test starts `python -m tui.main SPEC` as a session leader whose controlling terminal is a pty
+Each test starts `python -m layerlab SPEC` as a session leader whose controlling terminal is a pty
 (as an SSH login's shell is), types `t`, and watches the run folder the session writes. Closing the
 pty's master side is what a dropped SSH connection does: the kernel sends SIGHUP and the terminal
 answers no more.
@@ -22,21 +22,21 @@ import time
 from pathlib import Path
 
 import pytest
+from layerlab.core import runs
+from layerlab.core import spec as specs
+from layerlab.core.spec import DataSpec, FitSpec, LayerSpec, Spec
+from layerlab.tui import recovery
+from layerlab.tui.lifeline import Lifeline
+from layerlab.tui.terminal_driver import _Forgiving
 
-from core import runs
-from core import spec as specs
-from core.spec import DataSpec, FitSpec, LayerSpec, Spec
 from tests.conftest import ROOT
-from tui import recovery
-from tui.lifeline import Lifeline
-from tui.terminal_driver import _Forgiving
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX terminals and signals")
 
 # Make the pty the child's controlling terminal (it is a new session's leader), then become the app.
 CONTROLLING = (
     "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'tui.main', *sys.argv[1:]])"
+    "os.execv(sys.executable, [sys.executable, '-m', 'layerlab', *sys.argv[1:]])"
 )
 
 

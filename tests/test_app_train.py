@@ -6,17 +6,17 @@ import logging
 import time
 from pathlib import Path
 
+from layerlab.core import events
+from layerlab.core.spec import CompileSpec, DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
+from layerlab.core.words import duration, event_line, logs_text, number
+from layerlab.screens.train import TrainScreen
+from layerlab.tui.dialogs import ChoiceDialog
+from layerlab.tui.widgets.train_feed import Feed, error_words
+from layerlab.tui.widgets.train_progress import ProgressTracker
+from layerlab.tui.widgets.train_summary import TrainSummary
 from textual.widgets import Static
 
-from core import events
-from core.spec import CompileSpec, DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
-from core.words import duration, event_line, logs_text, number
-from screens.train import TrainScreen
 from tests.conftest_app import make_app, settle, write_spec
-from tui.dialogs import ChoiceDialog
-from tui.widgets.train_feed import Feed, error_words
-from tui.widgets.train_progress import ProgressTracker
-from tui.widgets.train_summary import TrainSummary
 
 
 def tiny_spec(name: str, data: str = "iris", *, epochs: int = 6, batch: int = 32, **fit) -> Spec:
@@ -174,7 +174,7 @@ async def test_bad_data_is_said_in_words_and_nothing_trains(tmp_path, caplog):
         text = screen.log_view.text
         assert "✗ cannot train:" in text and "nowhere.csv" in text and "Traceback" not in text
         assert any(n.title == "Cannot train" for n in app._notifications)
-        # Bad input goes to the log as one line (core.errors.log_failure), without a traceback.
+        # Bad input goes to the log as one line (layerlab.core.errors.log_failure), without a traceback.
         logged = [r for r in caplog.records if r.getMessage().startswith("preparing the training")]
         assert logged and "nowhere.csv" in logged[0].getMessage() and logged[0].exc_info is None
         assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
@@ -266,7 +266,7 @@ def test_no_tensorflow_line_reaches_the_terminal(tmp_path):
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", str(spec_path)],
+        [sys.executable, "-m", "layerlab", str(spec_path)],
         stdin=slave, stdout=slave, stderr=slave, cwd=root, env=env, start_new_session=True,
     )
     os.close(slave)

@@ -6,11 +6,11 @@ import asyncio
 import threading
 import time
 
+from layerlab.core.spec import DataSpec
+from layerlab.tui import jobs
 from textual.widgets import Static
 
-from core.spec import DataSpec
 from tests.conftest_app import dense_spec, make_app, settle, text_of, write_spec
-from tui import jobs
 
 
 async def _until(pilot, done, what: str, timeout: float = 60.0) -> None:

@@ -14,8 +14,8 @@ pytest.importorskip("jax", reason="jax is in the test extra; install it to test 
 
 FULL_RUN = r"""
 import sys
-from core import spec as specs
-from core.session import TrainingSession
+from layerlab.core import spec as specs
+from layerlab.core.session import TrainingSession
 import keras
 spec = specs.loads('name = "x"\n[data]\nname = "iris"\n[[layers]]\ntype = "Dense"\nunits = 3\nactivation = "softmax"\n[fit]\nepochs = 3\n[fit.early_stopping]\npatience = 2\n')
 done = TrainingSession(spec, runs_dir=sys.argv[1]).run()
@@ -34,7 +34,7 @@ def test_a_full_jax_run_imports_no_tensorflow(tmp_path):
 def test_layerlab_train_on_jax_imports_no_tensorflow(tmp_path):
     spec = tmp_path / "x.toml"
     spec.write_text('[data]\nname = "breast_cancer"\n[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n[fit]\nepochs = 2\n')
-    probe = "import runpy, sys; sys.argv = ['layerlab'] + sys.argv[1:]\ntry:\n    runpy.run_module('tui.main', run_name='__main__')\nfinally:\n    print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}), file=sys.__stdout__)"
+    probe = "import runpy, sys; sys.argv = ['layerlab'] + sys.argv[1:]\ntry:\n    runpy.run_module('layerlab', run_name='__main__')\nfinally:\n    print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}), file=sys.__stdout__)"
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     done = subprocess.run(
         [sys.executable, "-c", "import json\n" + probe, "train", str(spec), "--json", "--runs-dir", str(tmp_path / "r")],

@@ -17,13 +17,12 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-
-from core import spec as specs
-from core.catalog import LAYERS
-from core.data.base import DataError
-from core.data.tabular import prepare_frame
-from core.playground import parse_kernel
-from core.spec import DataSpec, LayerSpec, SpecError
+from layerlab.core import spec as specs
+from layerlab.core.catalog import LAYERS
+from layerlab.core.data.base import DataError
+from layerlab.core.data.tabular import prepare_frame
+from layerlab.core.playground import parse_kernel
+from layerlab.core.spec import DataSpec, LayerSpec, SpecError
 
 NON_FINITE = ("nan", "inf", "-inf", "+inf")
 
@@ -176,7 +175,7 @@ def test_too_many_layers_are_refused_before_keras_sees_them():
 
 def test_a_stack_keras_cannot_join_is_a_model_error(monkeypatch):
     """Keras' graph walk recurses once per layer; with little stack left it fails on the whole stack."""
-    from core import model as models
+    from layerlab.core import model as models
 
     spec = specs.Spec(layers=[LayerSpec("Dense", {"units": 2}) for _ in range(150)])
     depth = len(inspect.stack())
@@ -199,7 +198,7 @@ def test_a_stack_keras_cannot_join_is_a_model_error(monkeypatch):
     [("vin rouge é 日本", "vin_rouge"), ("(draft) wine", "draft_wine"), ("日本", "model"), ("2024 run", "model_2024_run"), ("red_wine", "red_wine")],
 )
 def test_model_names_are_what_keras_takes(name, keras_name):
-    from core.model import model_name
+    from layerlab.core.model import model_name
 
     assert model_name(name) == keras_name
 
@@ -223,7 +222,7 @@ epochs = 1
 
 @pytest.mark.parametrize("name", ["vin rouge é 日本", "(draft) wine"])
 def test_specs_named_beyond_ascii_train_and_keep_their_name(tmp_path, name):
-    from core.session import TrainingSession
+    from layerlab.core.session import TrainingSession
 
     session = TrainingSession(specs.loads(TINY.format(name=name)), runs_dir=tmp_path / "runs")
     done = session.run()
@@ -290,7 +289,7 @@ def test_numbers_beyond_float32_are_refused_by_column():
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_a_named_pipe_as_data_is_refused(tmp_path):
-    from core.data import read_table
+    from layerlab.core.data import read_table
 
     fifo = tmp_path / "data.csv"
     os.mkfifo(fifo)
@@ -299,7 +298,7 @@ def test_a_named_pipe_as_data_is_refused(tmp_path):
 
 
 def test_a_typed_kernel_refuses_nan_and_inf():
-    from core.playground import InspectError
+    from layerlab.core.playground import InspectError
 
     for text in ("1 nan; 0 1", "1 0; inf 1"):
         with pytest.raises(InspectError, match="finite numbers"):

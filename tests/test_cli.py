@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from core import events
-from core import spec as specs
-from core.cli import _HumanPrinter
+from layerlab.core import events
+from layerlab.core import spec as specs
+from layerlab.core.cli import _HumanPrinter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +34,7 @@ epochs = 50
 def layerlab(*args, cwd=None, env=None):
     env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "tui.main", *args],
+        [sys.executable, "-m", "layerlab", *args],
         cwd=cwd or ROOT,
         env=env,
         capture_output=True,

@@ -71,7 +71,7 @@ SPEC_CASES = {
 def layerlab(*args: str, timeout: float = 240):
     """`layerlab ARGS` in a fresh interpreter; a refusal that hangs fails after `timeout` seconds."""
     return subprocess.run(
-        [sys.executable, "-m", "tui.main", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "layerlab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -4,11 +4,10 @@ import math
 import re
 import time
 
+from layerlab.core import events
+from layerlab.tui.widgets.curves import COLORS, REDRAWS_PER_SECOND, LearningCurves, decimate
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-
-from core import events
-from tui.widgets.curves import COLORS, REDRAWS_PER_SECOND, LearningCurves, decimate
 
 
 class CurvesApp(App):

@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.data import (
+from layerlab.core.data import (
     DataError,
     Dataset,
     builtin_names,
@@ -16,7 +15,7 @@ from core.data import (
     load_dataset,
     read_table,
 )
-from core.spec import DataSpec, Spec
+from layerlab.core.spec import DataSpec, Spec
 
 
 def load(**data) -> Dataset:
@@ -327,6 +326,6 @@ def test_keras_set_uses_its_test_images_for_validation(monkeypatch):
 
 
 def test_importing_core_data_loads_no_keras_and_no_ui():
-    code = "import sys, core.data; print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'textual', 'plotext', 'sklearn'}))"
+    code = "import sys, layerlab.core.data; print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'textual', 'plotext', 'sklearn'}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

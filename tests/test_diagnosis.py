@@ -4,7 +4,7 @@ import math
 import subprocess
 import sys
 
-from core.diagnosis import diagnose
+from layerlab.core.diagnosis import diagnose
 
 
 def _history(loss, val=None):
@@ -106,7 +106,7 @@ def test_nan_and_missing_values_in_the_middle_are_skipped():
 
 def test_the_module_loads_without_keras_or_a_ui():
     code = (
-        "import sys, core.diagnosis; "
+        "import sys, layerlab.core.diagnosis; "
         "bad = [m for m in ('keras', 'tensorflow', 'textual', 'plotext') if m in sys.modules]; "
         "print(bad); sys.exit(bool(bad))"
     )

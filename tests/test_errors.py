@@ -11,19 +11,18 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
-from core import events
-from core import spec as specs
-from core.callbacks import EarlyStopping, maximised
-from core.data import DataError
-from core.errors import LayerlabError, log_failure
-from core.model import ModelError, compile_model
-from core.playground import InspectError
-from core.runlog import RunLogHandler
-from core.session import ResumeError, TrainingSession
-from core.strategy import AcceleratorError
-from tui.jobs import load_data
-from tui.widgets.train_feed import error_words
+from layerlab.core import events
+from layerlab.core import spec as specs
+from layerlab.core.callbacks import EarlyStopping, maximised
+from layerlab.core.data import DataError
+from layerlab.core.errors import LayerlabError, log_failure
+from layerlab.core.model import ModelError, compile_model
+from layerlab.core.playground import InspectError
+from layerlab.core.runlog import RunLogHandler
+from layerlab.core.session import ResumeError, TrainingSession
+from layerlab.core.strategy import AcceleratorError
+from layerlab.tui.jobs import load_data
+from layerlab.tui.widgets.train_feed import error_words
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +90,7 @@ def test_a_data_loader_crash_shows_words_and_logs_the_traceback(monkeypatch, cap
     def crash(spec):
         raise KeyError("dtype")
 
-    monkeypatch.setattr("core.data.load_dataset", crash)
+    monkeypatch.setattr("layerlab.core.data.load_dataset", crash)
     with caplog.at_level(logging.INFO, logger="layerlab"):
         result = load_data(specs.Spec(data=specs.DataSpec(name="wine")))
     assert result.error == "could not load the data: KeyError: 'dtype'"
@@ -102,7 +101,7 @@ def test_bad_data_shows_its_own_words_without_a_traceback(monkeypatch, caplog):
     def refuse(spec):
         raise DataError("has no column 'quality'", "wine.csv")
 
-    monkeypatch.setattr("core.data.load_dataset", refuse)
+    monkeypatch.setattr("layerlab.core.data.load_dataset", refuse)
     with caplog.at_level(logging.INFO, logger="layerlab"):
         result = load_data(specs.Spec(data=specs.DataSpec(name="wine")))
     assert result.error == "wine.csv: has no column 'quality'"
@@ -188,7 +187,7 @@ def test_the_headless_command_writes_each_log_line_once(tmp_path):
     spec = tmp_path / "small.toml"
     spec.write_text(SMALL)
     done = subprocess.run(
-        [sys.executable, "-m", "tui.main", "train", str(spec), "--runs-dir", str(tmp_path / "r")],
+        [sys.executable, "-m", "layerlab", "train", str(spec), "--runs-dir", str(tmp_path / "r")],
         cwd=ROOT,
         env=os.environ,
         capture_output=True,

@@ -4,10 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core import events, runs
-from core import spec as specs
-from core.handle import FolderRun, SessionRun
-from core.session import TrainingSession
+from layerlab.core import events, runs
+from layerlab.core import spec as specs
+from layerlab.core.handle import FolderRun, SessionRun
+from layerlab.core.session import TrainingSession
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = '[data]\nname = "iris"\n[[layers]]\ntype = "Dense"\nunits = 3\nactivation = "softmax"\n[fit]\nepochs = 4\n'
@@ -37,7 +37,7 @@ def test_a_folder_handle_follows_what_another_process_appends(tmp_path):
     (copy / "spec.toml").write_text(SMALL)
     events_file = copy / "events.jsonl"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(copy)],
+        [sys.executable, "-c", "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(copy)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:

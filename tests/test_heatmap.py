@@ -4,17 +4,16 @@ import io
 
 import numpy as np
 import pytest
+from layerlab.tui.widgets.colormap import color_table, format_value
+from layerlab.tui.widgets.heatmap import Heatmap, fit_size
+from layerlab.tui.widgets.kernel_grid import KernelGrid, parse_value
+from layerlab.tui.widgets.picture import Picture, to_pil
 from PIL import Image as PILImage
 from rich.console import Console
 from rich.segment import Segments
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.geometry import Region
-
-from tui.widgets.colormap import color_table, format_value
-from tui.widgets.heatmap import Heatmap, fit_size
-from tui.widgets.kernel_grid import KernelGrid, parse_value
-from tui.widgets.picture import Picture, to_pil
 
 EDGE = [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]
 BOTTOM_SOBEL = [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]

@@ -7,10 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image
-
-from core.inspect import (
+from layerlab.core.inspect import (
     KERNELS,
     FeatureMapView,
     InspectError,
@@ -26,6 +23,8 @@ from core.inspect import (
     picture_names,
     predict,
 )
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
 
 
 def _pads(size: int, window: int, stride: int, padding: str) -> tuple[int, int, int]:
@@ -346,7 +345,7 @@ def test_heat_levels():
 
 def test_importing_the_inspect_engine_loads_no_keras_and_no_ui():
     code = (
-        "import sys, core.inspect; bad = [m for m in ('keras', 'tensorflow', 'textual', 'plotext', 'tui', 'screens')"
+        "import sys, layerlab.core.inspect; bad = [m for m in ('keras', 'tensorflow', 'textual', 'plotext', 'layerlab.tui', 'layerlab.screens')"
         " if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     )
     root = Path(__file__).resolve().parents[1]

@@ -1,9 +1,8 @@
 """Building models from a spec: shapes and parameter counts as Keras computes them, errors located on a layer."""
 
 import pytest
-
-from core import model as models
-from core.spec import CompileSpec, LayerSpec, Spec
+from layerlab.core import model as models
+from layerlab.core.spec import CompileSpec, LayerSpec, Spec
 
 
 def dense(units, activation="linear"):

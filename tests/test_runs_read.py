@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-
-from core import runs
-from core import spec as specs
-from core.events import Finished, RunStarted
+from layerlab.core import runs
+from layerlab.core import spec as specs
+from layerlab.core.events import Finished, RunStarted
 
 GOOD_HISTORY = b"epoch,loss,val_loss\r\n1,0.9,1.0\r\n2,0.5,0.6\r\n"
 

@@ -6,11 +6,10 @@ import threading
 import time
 
 import keras
-
-from core import events
-from core import spec as specs
-from core.runs import list_runs, read_run
-from core.session import TrainingSession
+from layerlab.core import events
+from layerlab.core import spec as specs
+from layerlab.core.runs import list_runs, read_run
+from layerlab.core.session import TrainingSession
 
 SMALL = """
 name = "small"

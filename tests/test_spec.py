@@ -3,10 +3,9 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from core import spec as specs
-from core.catalog import LAYERS
-from core.examples import list_examples
+from layerlab.core import spec as specs
+from layerlab.core.catalog import LAYERS
+from layerlab.core.examples import list_examples
 
 
 def test_every_example_round_trips(tmp_path):

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from layerlab.core import events, runs, words
+from layerlab.core import spec as specs
 
-from core import events, runs, words
-from core import spec as specs
 from tests.test_cli import layerlab
 
 
@@ -95,7 +95,7 @@ epochs = 3
 
 def test_a_diverging_run_writes_strict_events(tmp_path):
     """sgd at learning rate 10 on the unscaled diabetes target: the loss overflows in the first epoch."""
-    from core.session import TrainingSession
+    from layerlab.core.session import TrainingSession
 
     session = TrainingSession(specs.loads(DIVERGING), runs_dir=tmp_path / "runs")
     done = session.run()

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import keras
 import pytest
-
-from core import runs
-from core import spec as specs
-from core.data import load_dataset
+from layerlab.core import runs
+from layerlab.core import spec as specs
+from layerlab.core.data import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +56,7 @@ def write_spec(folder: Path, epochs: int = 400, early: str = "") -> Path:
 def start(*args: str, runs_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "LAYERLAB_RUNS": str(runs_dir), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.main", "train", *args, "--json"],
+        [sys.executable, "-m", "layerlab", "train", *args, "--json"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -179,7 +178,7 @@ def test_a_second_ctrl_c_abandons_at_once_and_says_what_was_kept(tmp_path):
 
 
 def test_a_run_that_ends_without_early_stopping_keeps_the_best_epoch_not_the_last(tmp_path):
-    from core.session import TrainingSession
+    from layerlab.core.session import TrainingSession
 
     spec = specs.loads(SPEC.format(epochs=12).replace("learning_rate = 0.0005", "learning_rate = 0.05"))
     done = TrainingSession(spec, runs_dir=tmp_path).run()
@@ -270,7 +269,7 @@ def test_a_full_disk_during_training_is_one_line_exit_1_and_no_temporary_file(tm
 def test_a_read_only_runs_folder_is_refused_before_training(tmp_path, small_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     done = subprocess.run(
-        [sys.executable, "-m", "tui.main", "train", str(write_spec(tmp_path)), "--runs-dir", str(small_disk / "runs")],
+        [sys.executable, "-m", "layerlab", "train", str(write_spec(tmp_path)), "--runs-dir", str(small_disk / "runs")],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2
@@ -279,13 +278,13 @@ def test_a_read_only_runs_folder_is_refused_before_training(tmp_path, small_disk
 
 
 def test_resume_is_refused_while_another_process_writes_the_run(tmp_path):
-    from core.session import ResumeError, TrainingSession
+    from layerlab.core.session import ResumeError, TrainingSession
 
     run_dir = tmp_path / "runs" / "20260101-000000-survivor"
     run_dir.mkdir(parents=True)
     specs.save(specs.loads(SPEC.format(epochs=5)), run_dir / "spec.toml")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(run_dir)],
+        [sys.executable, "-c", "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(run_dir)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -301,8 +300,7 @@ def test_resume_is_refused_while_another_process_writes_the_run(tmp_path):
 
 def test_resume_is_refused_when_the_data_changed(tmp_path):
     import numpy as np
-
-    from core.session import ResumeError, TrainingSession
+    from layerlab.core.session import ResumeError, TrainingSession
 
     x = np.random.default_rng(0).normal(size=(200, 2))
     csv = tmp_path / "numbers.csv"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tui.jobs import CheckResult
-from tui.latest import Latest
-from tui.workspace_status import CheckState, DataState, Status
+from layerlab.tui.jobs import CheckResult
+from layerlab.tui.latest import Latest
+from layerlab.tui.workspace_status import CheckState, DataState, Status
 
 
 def test_only_the_newest_token_is_current():

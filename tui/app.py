@@ -11,17 +11,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
-from textual.app import App
-from textual.binding import Binding
-from textual.message import Message
-from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
-
-from core.errors import log_failure
-from core.handle import RunHandle, SessionRun
-from tui import jobs, recovery, startup
-from tui.dialogs import (
+from layerlab.core.errors import log_failure
+from layerlab.core.handle import RunHandle, SessionRun
+from layerlab.tui import jobs, recovery, startup
+from layerlab.tui.dialogs import (
     SAVE_DISCARD_CANCEL,
     Choice,
     ChoiceDialog,
@@ -29,11 +22,17 @@ from tui.dialogs import (
     open_dialog,
     save_dialog,
 )
-from tui.lifeline import Lifeline
-from tui.messages import TrainRequested
-from tui.registry import FIRST_MODE, PLACES
-from tui.widgets.settings import SettingsPanel
-from tui.workspace import Workspace
+from layerlab.tui.lifeline import Lifeline
+from layerlab.tui.messages import TrainRequested
+from layerlab.tui.registry import FIRST_MODE, PLACES
+from layerlab.tui.widgets.settings import SettingsPanel
+from layerlab.tui.workspace import Workspace
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
 
 log = logging.getLogger("layerlab")
 
@@ -126,9 +125,8 @@ class LayerlabApp(App[None]):
         """Textual's terminal driver; on Linux and macOS one that outlives its terminal."""
         driver = super().get_driver_class()
         try:
+            from layerlab.tui.terminal_driver import TerminalDriver
             from textual.drivers.linux_driver import LinuxDriver
-
-            from tui.terminal_driver import TerminalDriver
         except ImportError:  # Windows: no termios, and no SIGHUP either
             return driver
         return TerminalDriver if driver is LinuxDriver else driver
@@ -309,7 +307,7 @@ class LayerlabApp(App[None]):
         return answer == "discard"
 
     async def _open(self) -> None:
-        from core.spec import SpecError
+        from layerlab.core.spec import SpecError
 
         path = await self.push_screen_wait(open_dialog(self.workspace.path))
         if path is None or not await self._keep_changes("opening another spec"):

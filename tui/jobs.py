@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import LayerlabError, log_failure
-from core.spec import LayerSpec, Spec
+from layerlab.core.errors import LayerlabError, log_failure
+from layerlab.core.spec import LayerSpec, Spec
 
 log = logging.getLogger("layerlab")
 _CHECK_LOCK = threading.Lock()
@@ -43,8 +43,7 @@ def probe_engine() -> EngineInfo:
     """Import Keras and the model builder; say which backend and which devices it found."""
     started = time.perf_counter()
     import keras
-
-    import core.model  # noqa: F401  (warm the builder the shape checks use)
+    import layerlab.core.model  # noqa: F401  (warm the builder the shape checks use)
 
     backend = keras.backend.backend()
     machine = detect_machine()
@@ -59,7 +58,7 @@ def probe_engine() -> EngineInfo:
 def detect_machine() -> Any:
     """core.accel.detect(), or None when it is missing or fails (the app starts regardless)."""
     try:
-        from core import accel
+        from layerlab.core import accel
 
         return accel.detect()
     except Exception as exc:
@@ -108,7 +107,7 @@ def load_data(spec: Spec) -> DataResult:
     if not spec.data.name and not spec.data.path:
         return DataResult(error="no data chosen yet: press 1 for the Data screen")
     try:
-        from core.data import load_dataset
+        from layerlab.core.data import load_dataset
     except ImportError as exc:
         log_failure("importing the data loader", exc)
         return DataResult(error=f"the data loader is not available ({exc})")
@@ -121,7 +120,7 @@ def load_data(spec: Spec) -> DataResult:
         log_failure("loading the data", exc)
         return DataResult(error=f"could not load the data: {type(exc).__name__}: {exc}")
     try:
-        from core.model import default_head
+        from layerlab.core.model import default_head
 
         head = default_head(dataset.task, dataset.n_classes)
     except Exception:
@@ -149,7 +148,7 @@ def check_stack(spec: Spec, dataset: Any, cancelled=lambda: False) -> CheckResul
         if cancelled():
             return CheckResult(skipped=True)
         try:
-            from core import model
+            from layerlab.core import model
 
             report = model.check(spec.layers, tuple(dataset.input_shape))
             report.model = None  # the builder needs the rows, not the Keras model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from core.spec import LayerSpec, Spec
+from layerlab.core.spec import LayerSpec, Spec
 
 
 class LayerEdits:

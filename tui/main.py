@@ -14,15 +14,17 @@ import os
 import sys
 from pathlib import Path
 
-HEADLESS = ("train", "datasets", "examples")
+HEADLESS = ("train", "datasets", "examples", "example")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="layerlab",
         description="Build, train and look inside Keras models with the keyboard alone.",
-        epilog="Without a window: layerlab train SPEC | layerlab datasets | layerlab examples",
+        epilog="Without a window: layerlab train SPEC | layerlab datasets | layerlab examples | "
+        "layerlab example NAME [DIR]",
     )
+    parser.add_argument("--version", action="version", version=f"layerlab {_version()}")
     parser.add_argument(
         "spec", nargs="?", help="the experiment spec (.toml); default: the last one"
     )
@@ -35,10 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from layerlab import __version__
+
+    return __version__
+
+
 def quiet_terminal() -> Path:
     """Point fd 2 at the app log and give Textual the terminal through sys.__stderr__."""
-    from core.quiet import divert_stderr
-    from tui.state import log_path
+    from layerlab.core.quiet import divert_stderr
+    from layerlab.tui.state import log_path
 
     path = log_path()
     terminal = divert_stderr(path)
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run a headless command and return its exit code, or run the app and leave the process."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
-        from core.cli import main as cli_main
+        from layerlab.core.cli import main as cli_main
 
         return cli_main(argv)
     args = _parser().parse_args(argv)
@@ -74,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     log = None
     if sys.__stderr__ is not None and sys.__stderr__.isatty():
         log = quiet_terminal()
-    from tui.app import LayerlabApp
+    from layerlab.tui.app import LayerlabApp
 
     if args.graphics and sys.__stdout__ is not None and sys.__stdout__.isatty():
         # textual-image asks the terminal what it can draw; only possible before the app reads stdin.
-        import tui.widgets.picture  # noqa: F401
+        import layerlab.tui.widgets.picture  # noqa: F401
 
     app = LayerlabApp(args.spec)
     # Our own loop: asyncio.run() would join the worker threads before returning.

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from layerlab.core.spec import Spec
 from textual.message import Message
-
-from core.spec import Spec
 
 
 @dataclass

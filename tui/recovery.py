@@ -10,9 +10,9 @@ import re
 import time
 from pathlib import Path
 
-from core import spec as specs
-from core.spec import Spec
-from tui import state
+from layerlab.core import spec as specs
+from layerlab.core.spec import Spec
+from layerlab.tui import state
 
 log = logging.getLogger("layerlab")
 _FOLDER = "recovered"

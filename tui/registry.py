@@ -37,12 +37,12 @@ class Place:
 
 
 PLACES: tuple[Place, ...] = (
-    Place("1", "data", "Data", "screens.data:DataScreen"),
-    Place("2", "build", "Build", "screens.build:BuildScreen"),
-    Place("3", "device", "Device", "screens.device:DeviceScreen"),
-    Place("4", "train", "Train", "screens.train:TrainScreen"),
-    Place("5", "inspect", "Inspect", "screens.inspect:InspectScreen"),
-    Place("6", "runs", "Runs", "screens.runs:RunsScreen"),
+    Place("1", "data", "Data", "layerlab.screens.data:DataScreen"),
+    Place("2", "build", "Build", "layerlab.screens.build:BuildScreen"),
+    Place("3", "device", "Device", "layerlab.screens.device:DeviceScreen"),
+    Place("4", "train", "Train", "layerlab.screens.train:TrainScreen"),
+    Place("5", "inspect", "Inspect", "layerlab.screens.inspect:InspectScreen"),
+    Place("6", "runs", "Runs", "layerlab.screens.runs:RunsScreen"),
 )
 FIRST_MODE = "build"
 
@@ -60,11 +60,11 @@ class Dialog:
 
 
 DIALOGS: tuple[Dialog, ...] = (
-    Dialog("Layer palette", "screens.palette:LayerPalette"),
-    Dialog("Layer form", "screens.layer_form:LayerForm"),
-    Dialog("Open and save", "tui.dialogs.files:PathDialog"),
-    Dialog("Questions", "tui.dialogs.confirm:ChoiceDialog"),
-    Dialog("Browse for data", "screens.data_browse:BrowseDialog"),
+    Dialog("Layer palette", "layerlab.screens.palette:LayerPalette"),
+    Dialog("Layer form", "layerlab.screens.layer_form:LayerForm"),
+    Dialog("Open and save", "layerlab.tui.dialogs.files:PathDialog"),
+    Dialog("Questions", "layerlab.tui.dialogs.confirm:ChoiceDialog"),
+    Dialog("Browse for data", "layerlab.screens.data_browse:BrowseDialog"),
 )
 
 

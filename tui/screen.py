@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from layerlab.tui.widgets.status_bar import StatusBar
+from layerlab.tui.widgets.tab_bar import TabBar
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tui.widgets.status_bar import StatusBar
-from tui.widgets.tab_bar import TabBar
-
 if TYPE_CHECKING:
-    from tui.workspace import Workspace
+    from layerlab.tui.workspace import Workspace
 
 
 class ShellScreen(Screen[None]):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import spec as specs
-from core.spec import DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
-from tui import state
+from layerlab.core import spec as specs
+from layerlab.core.spec import DataSpec, EarlyStoppingSpec, FitSpec, LayerSpec, Spec
+from layerlab.tui import state
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Start:
 def builtin_example() -> Spec:
     """The first-use experiment: binary classification on breast_cancer, ready to train."""
     try:
-        from core.examples import example_path
+        from layerlab.core.examples import example_path
 
         spec = specs.load(example_path("binary_classification"))
         spec.base_dir = None

@@ -16,15 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from layerlab.core import spec as specs
+from layerlab.core.spec import DataSpec, LayerSpec, Spec
+from layerlab.tui import jobs, state
+from layerlab.tui.latest import Latest
+from layerlab.tui.layer_edits import LayerEdits
+from layerlab.tui.workspace_status import CheckState, DataState, Status
 from textual.signal import Signal
 from textual.worker import get_current_worker
-
-from core import spec as specs
-from core.spec import DataSpec, LayerSpec, Spec
-from tui import jobs, state
-from tui.latest import Latest
-from tui.layer_edits import LayerEdits
-from tui.workspace_status import CheckState, DataState, Status
 
 if TYPE_CHECKING:
     from textual.app import App

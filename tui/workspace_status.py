@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tui.jobs import CheckResult
+from layerlab.tui.jobs import CheckResult
 
 DataPhase = Literal["none", "loading", "loaded", "failed"]
 CheckPhase = Literal["none", "pending", "checked", "failed"]

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.data.base import DataError, Dataset
-from core.data.builtin import BuiltinInfo, builtin_names, describe_builtin, load_builtin
-from core.data.files import read_table
-from core.data.images import load_folder
-from core.data.keras_sets import keras_names, load_keras_set
-from core.data.tabular import load_file
-from core.data.target import infer_task
+from ..data.base import DataError, Dataset
+from ..data.builtin import BuiltinInfo, builtin_names, describe_builtin, load_builtin
+from ..data.files import read_table
+from ..data.images import load_folder
+from ..data.keras_sets import keras_names, load_keras_set
+from ..data.tabular import load_file
+from ..data.target import infer_task
 
 if TYPE_CHECKING:
-    from core.spec import Spec
+    from ..spec import Spec
 
 __all__ = [
     "BuiltinInfo",

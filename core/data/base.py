@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import LayerlabError
+from ..errors import LayerlabError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.data.base import DataError, Dataset
-from core.data.images import image_dataset
-from core.data.tabular import prepare_frame
+from ..data.base import DataError, Dataset
+from ..data.images import image_dataset
+from ..data.tabular import prepare_frame
 
 if TYPE_CHECKING:
-    from core.spec import DataSpec
+    from ..spec import DataSpec
 
 LINEAR_W, LINEAR_B, LINEAR_NOISE = 2.5, 1.0, 0.1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.base import DataError
+from ..data.base import DataError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data.base import DataError, Dataset, check_classes_task, split
+from ..data.base import DataError, Dataset, check_classes_task, split
 
 if TYPE_CHECKING:
-    from core.spec import DataSpec
+    from ..spec import DataSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}

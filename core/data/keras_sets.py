@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.data.base import DataError, Dataset
-from core.data.images import image_dataset
+from ..data.base import DataError, Dataset
+from ..data.images import image_dataset
 
 if TYPE_CHECKING:
-    from core.spec import DataSpec
+    from ..spec import DataSpec
 
 KERAS_SETS: dict[str, tuple[str, list[str]]] = {
     "mnist": ("digit", [str(d) for d in range(10)]),

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from core.data.base import DataError, Dataset, n_classes_for, split
-from core.data.files import read_table
-from core.data.target import as_number, encode_target, is_text
+from ..data.base import DataError, Dataset, n_classes_for, split
+from ..data.files import read_table
+from ..data.target import as_number, encode_target, is_text
 
 if TYPE_CHECKING:
-    from core.spec import DataSpec
+    from ..spec import DataSpec
 
 MAX_CATEGORIES = 50
 

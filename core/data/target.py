@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from core.data.base import MAX_CLASSES, DataError
+from ..data.base import MAX_CLASSES, DataError
 
 MAX_CODES = 20
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+$|^[-+]?\d+$")

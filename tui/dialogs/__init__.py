@@ -4,9 +4,9 @@ They import nothing from `screens/` (the help reaches the screens' dialogs throu
 so the shell depends on no screen; the screens use these dialogs from here.
 """
 
-from tui.dialogs.confirm import SAVE_DISCARD_CANCEL, Choice, ChoiceDialog
-from tui.dialogs.files import PathDialog, PathSuggester, open_dialog, save_dialog
-from tui.dialogs.help import HelpScreen, every_key
+from layerlab.tui.dialogs.confirm import SAVE_DISCARD_CANCEL, Choice, ChoiceDialog
+from layerlab.tui.dialogs.files import PathDialog, PathSuggester, open_dialog, save_dialog
+from layerlab.tui.dialogs.help import HelpScreen, every_key
 
 __all__ = [
     "SAVE_DISCARD_CANCEL",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from layerlab.core.errors import log_failure
+from layerlab.tui.registry import DIALOGS, PLACES
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -11,9 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
-
-from core.errors import log_failure
-from tui.registry import DIALOGS, PLACES
 
 
 def _own_bindings(cls: type, stop: type) -> list[Binding]:

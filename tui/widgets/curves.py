@@ -12,12 +12,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from layerlab.core import events
 from textual.app import RenderResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
-
-from core import events
 
 REDRAWS_PER_SECOND = 4
 """New data repaints the plot at most this often; key presses repaint at once."""

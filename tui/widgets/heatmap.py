@@ -5,13 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rich.segment import Segment
-from rich.style import Style
-from textual.reactive import reactive
-from textual.strip import Strip
-from textual.widget import Widget
-
-from tui.widgets.colormap import (
+from layerlab.tui.widgets.colormap import (
     LEVELS,
     ColorMap,
     color_levels,
@@ -21,6 +15,11 @@ from tui.widgets.colormap import (
     palette,
     value_range,
 )
+from rich.segment import Segment
+from rich.style import Style
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
 
 
 def fit_size(rows: int, cols: int, width: int, height_px: int) -> tuple[int, int]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from layerlab.core.pictures import ChannelPage, grid
+from layerlab.tui.widgets.heatmap import Heatmap
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from core.pictures import ChannelPage, grid
-from tui.widgets.heatmap import Heatmap
 
 
 class ChannelGrid(Widget, can_focus=True):

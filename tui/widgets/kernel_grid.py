@@ -6,6 +6,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+from layerlab.tui.widgets.colormap import (
+    LEVELS,
+    color_levels,
+    color_table,
+    format_value,
+    is_diverging,
+    text_color_on,
+)
+from layerlab.tui.widgets.heatmap import as_2d
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -15,16 +24,6 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from tui.widgets.colormap import (
-    LEVELS,
-    color_levels,
-    color_table,
-    format_value,
-    is_diverging,
-    text_color_on,
-)
-from tui.widgets.heatmap import as_2d
 
 NUMBER_KEYS = set("0123456789.-+/")
 """Characters that start or extend a typed value; others reach the app's bindings."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from layerlab.core.catalog import describe
+from layerlab.core.spec import LayerSpec
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-
-from core.catalog import describe
-from core.spec import LayerSpec
 
 
 def shape_text(shape: tuple[int | None, ...] | None) -> str:

@@ -10,13 +10,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from layerlab.core.spec import LOSSES, OPTIMIZERS, EarlyStoppingSpec, Spec, SpecError, from_dict
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
-
-from core.spec import LOSSES, OPTIMIZERS, EarlyStoppingSpec, Spec, SpecError, from_dict
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from layerlab.tui.workspace import Change
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
-
-from tui.workspace import Change
 
 
 class StatusBar(Horizontal):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from layerlab.tui.widgets.layer_table import shape_text
 from rich.table import Table
 from textual.widgets import Static
-
-from tui.widgets.layer_table import shape_text
 
 
 class SummaryPanel(Static):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from layerlab.tui.registry import PLACES
+from layerlab.tui.workspace import Change
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
 from textual.widgets import Static
-
-from tui.registry import PLACES
-from tui.workspace import Change
 
 
 class Tab(Static):

@@ -7,7 +7,7 @@ costs the training thread CPU time, so here the screen's tick drives both.
 
 from __future__ import annotations
 
-from tui.widgets.curves import LearningCurves
+from layerlab.tui.widgets.curves import LearningCurves
 
 
 class TrainCurves(LearningCurves):

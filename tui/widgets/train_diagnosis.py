@@ -6,10 +6,9 @@ a NaN loss says so at once and keeps saying it for the rest of the run.
 
 from __future__ import annotations
 
+from layerlab.core import events
+from layerlab.core.diagnosis import Diagnosis, diagnose
 from textual.widgets import Static
-
-from core import events
-from core.diagnosis import Diagnosis, diagnose
 
 KINDS = ("starting", "improving", "underfitting", "overfitting", "diverged", "flat")
 

@@ -15,10 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from layerlab.core import events
+from layerlab.core.errors import LayerlabError
 from textual.message import Message
-
-from core import events
-from core.errors import LayerlabError
 
 POST_INTERVAL = 0.25
 """Gathered events are posted at most this often (seconds)."""

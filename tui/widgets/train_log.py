@@ -6,11 +6,10 @@ keeps lines and writes them a few times a second.
 
 from __future__ import annotations
 
+from layerlab.core import events
+from layerlab.core.words import Tone, event_line
 from rich.text import Text
 from textual.widgets import RichLog
-
-from core import events
-from core.words import Tone, event_line
 
 MAX_LINES = 5000
 QUIET = (events.EpochStarted, events.BatchEnded, events.EpochEnded)

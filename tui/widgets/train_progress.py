@@ -11,13 +11,12 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+from layerlab.core import events
+from layerlab.core.words import duration, number
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar, Static
-
-from core import events
-from core.words import duration, number
 
 RECENT_EPOCHS = 5
 """Speed and time left come from the mean of this many recent epochs."""

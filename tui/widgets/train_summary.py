@@ -6,10 +6,9 @@ panel adds where to go next (Inspect, Runs, train again).
 
 from __future__ import annotations
 
+from layerlab.core import events, words
 from rich.text import Text
 from textual.widgets import Static
-
-from core import events, words
 
 NEXT_KEYS = "5 inspect the trained model · 6 runs · r or t trains again"
 

@@ -1,0 +1,52 @@
+"""layerlab: build, train and look inside Keras models from a terminal, with the keyboard alone.
+
+The public API resolves lazily, so `import layerlab` stays light (no Keras, no Textual):
+
+    from layerlab import load_spec, TrainingSession
+    session = TrainingSession(load_spec("red_wine.toml"))
+    session.run()
+
+`LayerlabCallback` (a Keras callback that writes a run folder `layerlab watch` follows) is added
+to this list when it exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("layerlab")
+except PackageNotFoundError:  # a checkout that was never installed
+    __version__ = "0+unknown"
+
+_PUBLIC = {
+    "load_spec": ("layerlab.core.spec", "load"),
+    "loads_spec": ("layerlab.core.spec", "loads"),
+    "save_spec": ("layerlab.core.spec", "save"),
+    "Spec": ("layerlab.core.spec", "Spec"),
+    "SpecError": ("layerlab.core.spec", "SpecError"),
+    "LayerlabError": ("layerlab.core.errors", "LayerlabError"),
+    "TrainingSession": ("layerlab.core.session", "TrainingSession"),
+    "load_dataset": ("layerlab.core.data", "load_dataset"),
+    "events": ("layerlab.core.events", None),
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    try:
+        module_name, attribute = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'layerlab' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
