@@ -145,14 +145,19 @@ def test_a_signal_during_start_up_exits_with_its_code_and_writes_nothing(tmp_pat
     assert not leftovers(tmp_path)
 
 
-def test_ctrl_c_in_the_first_epoch_leaves_no_run_folder(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_in_the_first_epoch_leaves_no_run_folder(tmp_path, signum):
     runs_dir = tmp_path / "runs"
     proc = start(str(write_spec(tmp_path)), runs_dir=runs_dir)
     first = json.loads(proc.stdout.readline())
     assert first["event"] == "run_started"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum], err
+    if signum == signal.SIGHUP:  # nothing more reaches the closed terminal: the folder tells
+        assert not Path(first["run_dir"]).exists() or runs.read_run(Path(first["run_dir"])).status == "stopped"
+        assert not leftovers(tmp_path)
+        return
     last = json.loads(out.splitlines()[-1])
     if last["epochs_run"] == 0:  # the usual case: stopped inside epoch 1, nothing worth keeping
         assert not Path(first["run_dir"]).exists()
