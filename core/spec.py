@@ -51,6 +51,7 @@ DEVICES = ("auto", "cpu", "gpu", "tpu")
 STRATEGIES = ("auto", "none", "mirrored", "tpu", "multi_worker")
 MONITORS_HINT = "val_loss, loss, or val_<metric>"
 MAX_EPOCHS = 100_000
+MAX_REPLICAS = 64
 MAX_LAYERS = 200
 """Far beyond any course model. Keras builds a stack in time that grows with the square of its
 depth (800 Dense layers: 1.5 minutes), and near 1,000 its graph walk exceeds Python's recursion limit."""
@@ -128,6 +129,8 @@ class AcceleratorSpec:
     device: str = "auto"
     strategy: str = "auto"
     mixed_precision: bool = False
+    replicas: int = 1
+    """CPU replicas for strategy "mirrored" on device "cpu" (logical CPU devices); 1 elsewhere."""
 
 
 @dataclass
@@ -165,7 +168,10 @@ class Spec:
         if self.fit.early_stopping is not None:
             fit["early_stopping"] = asdict(self.fit.early_stopping)
         out["fit"] = fit
-        out["accelerator"] = asdict(self.accelerator)
+        accelerator = asdict(self.accelerator)
+        if accelerator["replicas"] == 1:  # the default: older specs and readers never see the key
+            del accelerator["replicas"]
+        out["accelerator"] = accelerator
         return out
 
     def to_toml(self) -> str:
@@ -388,8 +394,9 @@ def _accelerator(raw: Any, file: str | None) -> AcceleratorSpec:
         device=t.take("device", str, "auto", choices=DEVICES),
         strategy=t.take("strategy", str, "auto", choices=STRATEGIES),
         mixed_precision=t.take("mixed_precision", bool, False),
+        replicas=t.take("replicas", int, 1, low=1, high=MAX_REPLICAS),
     )
-    t.done(["device", "strategy", "mixed_precision"])
+    t.done(["device", "strategy", "mixed_precision", "replicas"])
     return spec
 
 

@@ -31,6 +31,14 @@ def test_defaults_fill_what_the_file_leaves_out():
     assert spec.layers[0].params == {"units": 1}
 
 
+def test_cpu_replicas_round_trip_and_the_default_stays_out_of_saved_specs():
+    text = '[accelerator]\ndevice = "cpu"\nstrategy = "mirrored"\nreplicas = 4\n'
+    spec = specs.loads(text)
+    assert spec.accelerator.replicas == 4
+    assert specs.loads(spec.to_toml()) == spec
+    assert "replicas" not in specs.loads("").to_toml()
+
+
 @pytest.mark.parametrize(
     ("text", "key", "allowed"),
     [
@@ -58,6 +66,13 @@ def test_defaults_fill_what_the_file_leaves_out():
         ('[data]\nvalid_fraction = 0.0\n[fit.early_stopping]\nmonitor = "val_loss"', "fit.early_stopping.monitor", "monitor 'loss'"),
         ('[accelerator]\ndevice = "npu"', "accelerator.device", "'gpu'"),
         ('[accelerator]\nmixed_precision = "yes"', "accelerator.mixed_precision", "true or false"),
+        ("[accelerator]\nreplicas = 0", "accelerator.replicas", ">= 1 and <= 64"),
+        ("[accelerator]\nreplicas = 65", "accelerator.replicas", "too large"),
+        ("[accelerator]\nreplicas = 2.0", "accelerator.replicas", "an integer"),
+        ("[accelerator]\nreplicas = nan", "accelerator.replicas", "an integer"),
+        ("[accelerator]\nreplicas = inf", "accelerator.replicas", "an integer"),
+        ("[accelerator]\nreplicas = true", "accelerator.replicas", "an integer"),
+        ("[accelerator]\nreplica = 2", "accelerator.replica", "mixed_precision, replicas"),
         ("[model]\nx = 1", "model", "this table takes name, data"),
         ("layers = 3", "layers", "[[layers]]"),
     ],
