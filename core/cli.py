@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import math
 import os
 import signal
 import sys
@@ -17,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import events, runs, words
+from . import cluster, events, runs, supervisor, words
 from . import spec as specs
 from .errors import LayerlabError
 from .quiet import divert_stderr, quiet_environment
@@ -46,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)")
     train.add_argument("--json", action="store_true", help="print one JSON event per line")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped, killed or crashed run in its own folder")
+    several = "several processes (JAX): "
+    train.add_argument("--coordinator", metavar="HOST:PORT", help=several + "where process 0 listens; with --num-processes and --process-id")
+    train.add_argument("--num-processes", metavar="N", type=_processes, help=several + "how many train together (2 or more)")
+    train.add_argument("--process-id", metavar="I", type=_natural, help=several + "this one's id, 0 to N-1 (0 writes the run folder)")
+    train.add_argument("--peer-timeout", metavar="SECONDS", type=_seconds, help=several + f"wait this long for the others, and to notice one gone (default {cluster.DEFAULT_PEER_TIMEOUT_S:g})")
     sub.add_parser("datasets", help="list the built-in data sets")
     sub.add_parser("examples", help="list the example specs")
     example = sub.add_parser("example", help="copy an example spec and its data into a folder, to edit")
@@ -64,6 +71,44 @@ def _natural(text: str) -> int:
     return _whole(text, 0, specs.MAX_SEED)
 
 
+def _processes(text: str) -> int:
+    return _whole(text, 2, 65536)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 1 to 86,400, got {text!r}")
+    return value
+
+
+def _cluster(args: argparse.Namespace, parser: argparse.ArgumentParser) -> cluster.Cluster | None:
+    """The cluster the flags give (all three together), else the one TF_CONFIG lists, else None."""
+    given = [args.coordinator, args.num_processes, args.process_id]
+    timeout = args.peer_timeout or cluster.DEFAULT_PEER_TIMEOUT_S
+    if all(v is None for v in given):
+        return cluster.from_tf_config(_tf_config(), timeout)
+    if any(v is None for v in given):
+        parser.error("--coordinator, --num-processes and --process-id go together: give all three")
+    try:
+        cluster.parse_address(args.coordinator)
+    except ValueError as exc:
+        parser.error(f"--coordinator: {exc}")
+    if not args.process_id < args.num_processes:
+        parser.error(f"--process-id must be from 0 to {args.num_processes - 1} (--num-processes {args.num_processes}), got {args.process_id}")
+    return cluster.Cluster(args.coordinator, args.num_processes, args.process_id, timeout)
+
+
+def _tf_config() -> dict[str, Any] | None:
+    with contextlib.suppress(ValueError):
+        value = json.loads(os.environ.get("TF_CONFIG", "") or "null")
+        return value if isinstance(value, dict) else None
+    return None
+
+
 def _whole(text: str, low: int, high: int) -> int:
     accepted = f"a whole number from {low} to {high:,}"
     try:
@@ -76,14 +121,22 @@ def _whole(text: str, low: int, high: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        together = _cluster(args, parser)
+        if together is not None and not supervisor.supervised():
+            return supervisor.supervise(sys.argv[1:] if argv is None else list(argv), together)
+        if together is not None:
+            cluster.configure(together if together.source == "flags" else None, together.peer_timeout)
+        return _train(args, together)
     if args.command == "datasets":
         return _datasets()
     if args.command == "example":
         return _copy_example(args.name, Path(args.dir))
     if args.command == "examples":
         return _examples()
-    return _train(args)
+    return EXIT_BAD_INPUT
 
 
 def _datasets() -> int:
@@ -128,7 +181,7 @@ def _examples() -> int:
     return EXIT_OK
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, together: cluster.Cluster | None = None) -> int:
     try:
         spec = _train_spec(args)
     except specs.SpecError as exc:
@@ -144,6 +197,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         root.mkdir(parents=True, exist_ok=True)
         terminal = divert_stderr(log_path)
+        if together is not None:
+            _divert_stdout()
     except OSError as exc:
         print(f"layerlab: cannot write in the runs folder {root}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -156,6 +211,13 @@ def _train(args: argparse.Namespace) -> int:
         traceback.print_exc()
         print(f"layerlab: internal error: {type(exc).__name__}: {exc} (details in {log_path})", file=terminal)
         return EXIT_FAILED
+
+
+def _divert_stdout() -> None:
+    """Keep stdout for layerlab's own lines; what C++ prints there (gloo's "[Gloo] Rank 0/1 is connected") goes to the log."""
+    sys.stdout.flush()
+    sys.stdout = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="replace")
+    os.dup2(2, 1)
 
 
 def _train_spec(args: argparse.Namespace) -> specs.Spec | None:
@@ -273,10 +335,14 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
         return EXIT_BAD_INPUT
     printer = _JsonPrinter() if args.json else _HumanPrinter(session.spec)
     session.subscribe(printer)
-    session.subscribe(lambda event: _adopt_log(event, log_path))
+    shard = session.prep.cluster
+    log_name = f"workers/{shard['process_id']}.log" if shard and shard["process_id"] else "log.txt"
+    session.subscribe(lambda event: _adopt_log(event, log_path, log_name))
     session.start()
     while session.alive:
         session.join(timeout=0.5)
+    if shard and session.model is not None:  # in step, every process ends with the same weights
+        print(f"layerlab: process {shard['process_id']} weights checksum {cluster.weights_checksum(session.model.get_weights())}", file=sys.stderr, flush=True)
     if signals.code is not None:
         return signals.code
     result = session.result
@@ -285,10 +351,12 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
     return EXIT_OK
 
 
-def _adopt_log(event: events.Event, log_path: Path) -> None:
-    """Move the process log into the run folder once it exists; the open descriptor follows."""
+def _adopt_log(event: events.Event, log_path: Path, name: str = "log.txt") -> None:
+    """Move the process log into the run folder once it exists (`name` in it); the open descriptor follows."""
     if isinstance(event, events.RunStarted) and event.run_dir and log_path.name != "log.txt" and log_path.exists():
-        log_path.replace(Path(event.run_dir) / "log.txt")
+        target = Path(event.run_dir) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        log_path.replace(target)
 
 
 def _sweep_stale_logs(root: Path) -> None:

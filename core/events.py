@@ -98,6 +98,8 @@ class RunStarted(Event):
     valid_samples: int = 0
     initial_epoch: int = 0
     """Epochs already done: more than 0 when the run resumes an earlier one."""
+    cluster: dict[str, Any] | None = None
+    """Several processes: coordinator, processes, process_id, replicas, batches and this one's rows."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import keras
 
-from . import accel, events, runs
+from . import accel, cluster, events, runs
 from . import callbacks as cb
 from . import model as models
 from . import spec as specs
@@ -52,6 +52,8 @@ class Prepared:
     loss: str
     metrics: list[str]
     plan: Any
+    cluster: dict[str, Any] | None = None
+    """Several processes: who this one is, and its shard of the rows (core.cluster.shard)."""
 
 
 def logged_names(loss_and_metrics: list[str], has_valid: bool) -> list[str]:
@@ -94,6 +96,8 @@ class TrainingSession:
         self.resume_dir: Path | None = None
         """The run folder this session continues, if it resumes one."""
         self._resume: ResumeState | None = None
+        self._peer_run_dir: Path | None = None
+        """Several processes, on all but process 0: the run folder process 0 writes."""
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -142,7 +146,7 @@ class TrainingSession:
 
     @property
     def run_dir(self) -> Path | None:
-        return self.writer.run_dir if self.writer else None
+        return self.writer.run_dir if self.writer else self._peer_run_dir
 
     @property
     def steps_per_epoch(self) -> int:
@@ -184,6 +188,10 @@ class TrainingSession:
             self.dataset = load_dataset(spec)
         data = self.dataset
         plan = accel.plan(spec.accelerator, accel.detect(), spec.fit.batch_size)
+        shard = None
+        if plan.strategy == "multi_worker":  # each process trains on its own rows
+            data, shard = cluster.shard(data, cluster.from_workers(plan.workers, plan.worker_index))
+            shard.update(replicas=plan.replicas, per_replica_batch=plan.per_replica_batch, global_batch=plan.global_batch)
         with accel.apply(plan):
             model = models.build(spec, data.input_shape, seed=spec.data.seed)
             loss, metrics = models.compile_model(model, spec, data.task)
@@ -192,7 +200,7 @@ class TrainingSession:
                     restore_resume_state(model, self._resume)
                 except ValueError as exc:
                     raise ResumeError(f"its saved state does not fit the model: {exc}", "resume.npz", self.resume_dir) from None
-        self.prepared = Prepared(data, model, loss, metrics, plan)
+        self.prepared = Prepared(data, model, loss, metrics, plan, shard)
         self._check_monitor()
         self.control.steps_per_epoch = max(1, math.ceil(len(data.x_train) / plan.fit_batch))
         self.state = "prepared"
@@ -302,6 +310,10 @@ class TrainingSession:
 
     def _open_run(self) -> None:
         """Make (or reopen, for a resume) the run folder, take its lock, start the file writer."""
+        shard = self.prep.cluster
+        if shard and shard["process_id"]:  # process 0 writes the run folder; this one only learns where
+            self._peer_run_dir = Path(cluster.await_run_dir(FINISH_TIMEOUT_S))
+            return
         if not self.write_run:
             return
         resumed = self._resume.epoch if self._resume else (0 if self.resume_dir else None)
@@ -309,6 +321,8 @@ class TrainingSession:
         self.writer = runs.RunWriter(run_dir, self.spec, self._provenance(), resume_epoch=resumed)
         self._run_log = RunLog(run_dir, self.bus)  # log.txt: this run's log records, warnings and events
         self.files = RunFilesWriter(self.prep.model, run_dir)
+        if shard:
+            cluster.share_run_dir(str(run_dir))
         if self._resume is not None and self._resume.best is not None:
             self.files.written_epoch = self._resume.best.epoch
         if resumed:
@@ -382,6 +396,7 @@ class TrainingSession:
                 len(data.x_train),
                 len(data.x_valid) if data.x_valid is not None else 0,
                 initial_epoch,
+                prep.cluster,
             )
         )
         with accel.apply(prep.plan):

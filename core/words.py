@@ -82,6 +82,8 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
                 f"{spec.get('batch_size', '?')}, {event.train_samples} training / "
                 f"{event.valid_samples} validation samples, {early}"
             )
+            if event.cluster:
+                text += "\n  " + cluster_text(event.cluster)
             return text + (f"\n  run folder {run_dir}" if run_dir else ""), Tone.START
         case events.EpochEnded(epoch=epoch, logs=logs, seconds=seconds):
             of = f"/{epochs}" if epochs else ""
@@ -125,6 +127,20 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
         case events.Failed(error=error):
             return f"✗ training failed: {error}", Tone.BAD
     return None
+
+
+def cluster_text(info: dict) -> str:
+    """Several processes in one line: who this is, the replicas, the global batch, this one's rows."""
+    train, valid = info.get("train_rows") or {}, info.get("valid_rows") or {}
+    n, i = info.get("processes", "?"), info.get("process_id", "?")
+    shard = f"rows {i}::{n}: {train.get('count', '?')} of {train.get('of', '?')} training"
+    if valid:
+        shard += f", {valid.get('count')} of {valid.get('of')} validation"
+    return (
+        f"process {i} of {n} (coordinator {info.get('coordinator')}), {info.get('replicas')} replicas; "
+        f"global batch {info.get('global_batch')} = {info.get('per_replica_batch')} per replica × "
+        f"{info.get('replicas')}; this process trains on {shard}"
+    )
 
 
 def summary_text(done: events.Finished) -> str:
