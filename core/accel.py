@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import cluster
 from .strategy import AcceleratorError, Device, Machine, Plan, plan
 
 __all__ = ["AcceleratorError", "Device", "Machine", "Plan", "apply", "detect", "plan"]
@@ -106,6 +107,9 @@ def _keras_backend() -> str:
 
 
 def _tf_config() -> tuple[dict[str, Any] | None, list[str]]:
+    given = cluster.configured()  # --coordinator/--num-processes/--process-id, said as TF_CONFIG
+    if given is not None:
+        return given.tf_config(), []
     raw = os.environ.get("TF_CONFIG", "").strip()
     if not raw:
         return None, []
@@ -238,19 +242,11 @@ def _torch_devices(machine: Machine) -> list[Device]:
 
 
 def _join_cluster(workers: list[str], index: int) -> None:
-    """Start JAX's multi-process runtime once per process (keras.distribution.initialize)."""
+    """Start JAX's multi-process runtime once per process (core.cluster.join)."""
     with _lock:
         if ("cluster",) in _handles:
             return
-        import keras
-
-        try:
-            keras.distribution.initialize(",".join(workers), len(workers), index)
-        except Exception as exc:
-            raise AcceleratorError(
-                f"could not join the {len(workers)} workers TF_CONFIG lists (coordinator "
-                f"{workers[0]}, this is worker {index}): {exc}"
-            ) from exc
+        cluster.join(cluster.from_workers(workers, index))
         _handles[("cluster",)] = True
 
 
@@ -291,8 +287,11 @@ def _data_parallel(plan: Plan, backend: str) -> Any:
         raise AcceleratorError(f"strategy {plan.strategy!r} cannot run on {backend}; choose strategy 'none'")
     import keras
 
-    # After keras.distribution.initialize these are every worker's devices, not only this host's.
-    return keras.distribution.DataParallel(devices=keras.distribution.list_devices(plan.device))
+    # After the processes have joined these are every process's devices, not only this host's.
+    # Several processes: each feeds its own shard (core.cluster.shard) as NumPy arrays, which
+    # Keras' auto-sharding refuses (it shards only a tf.data.Dataset).
+    devices = keras.distribution.list_devices(plan.device)
+    return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
 
 
 def _make_tf_strategy(plan: Plan, backend: str) -> Any:
