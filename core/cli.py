@@ -81,12 +81,13 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds from 1 to 86,400, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected seconds, more than 0 and at most 86,400, got {text!r}")
     return value
 
 
-def _cluster(args: argparse.Namespace, parser: argparse.ArgumentParser) -> cluster.Cluster | None:
+def _cluster(args: argparse.Namespace) -> cluster.Cluster | None:
     """The cluster the flags give (all three together), else the one TF_CONFIG lists, else None."""
+    parser = _Parser(prog="layerlab train")  # its error(): one line, exit 2
     given = [args.coordinator, args.num_processes, args.process_id]
     timeout = args.peer_timeout or cluster.DEFAULT_PEER_TIMEOUT_S
     if all(v is None for v in given):
@@ -121,10 +122,9 @@ def _whole(text: str, low: int, high: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.command == "train":
-        together = _cluster(args, parser)
+        together = _cluster(args)
         if together is not None and not supervisor.supervised():
             return supervisor.supervise(sys.argv[1:] if argv is None else list(argv), together)
         if together is not None:
@@ -341,14 +341,30 @@ def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path
     session.start()
     while session.alive:
         session.join(timeout=0.5)
-    if shard and session.model is not None:  # in step, every process ends with the same weights
-        print(f"layerlab: process {shard['process_id']} weights checksum {cluster.weights_checksum(session.model.get_weights())}", file=sys.stderr, flush=True)
+    if shard:
+        _end_together(session, shard, terminal)
     if signals.code is not None:
         return signals.code
     result = session.result
     if isinstance(result, events.Failed) or result is None or result.reason == "nan":
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _end_together(session: Any, shard: dict[str, Any], terminal: TextIO) -> None:
+    """Several processes: log the final weights' digest (the same in every process that trained in
+    step); after a failure, leave at once, since JAX's shutdown barrier would wait for the peer
+    that has gone and then abort."""
+    who = f"process {shard['process_id']} of {shard['processes']}"
+    result = session.result
+    if isinstance(result, events.Finished) and session.model is not None:
+        print(f"layerlab: {who} weights checksum {cluster.weights_checksum(session.model.get_weights())}", file=sys.stderr, flush=True)
+        return
+    if isinstance(result, events.Failed) and any(word in result.error for word in ("Gloo", "peer", "heartbeat", "coordination")):
+        print(f"layerlab: {who} stopped: another process left the run (coordinator {shard['coordinator']})", file=terminal, flush=True)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    os._exit(EXIT_FAILED)
 
 
 def _adopt_log(event: events.Event, log_path: Path, name: str = "log.txt") -> None:

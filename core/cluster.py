@@ -230,12 +230,13 @@ def _tell(conns: Any, line: str) -> None:
 def _missing_line(cluster: Cluster, missing: list[int]) -> str:
     ids = ", ".join(map(str, missing))
     who = f"process {ids}" if len(missing) == 1 else f"processes {ids}"
+    came = f"did not come to the coordinator {cluster.coordinator}"
     if missing == [0]:
-        who = "process 0 (the coordinator)"
+        who, came = "process 0", f"(the coordinator) did not answer at {cluster.coordinator}"
     return (
-        f"{who} of {cluster.processes} did not come to the coordinator {cluster.coordinator} within "
-        f"{cluster.peer_timeout:g} s (this is process {cluster.process_id}); start every process with the same "
-        "--coordinator and --num-processes, or give more time with --peer-timeout SECONDS"
+        f"{who} {came} within {cluster.peer_timeout:g} s (this is process {cluster.process_id} of "
+        f"{cluster.processes}); start every process with the same --coordinator and --num-processes, "
+        "or give more time with --peer-timeout SECONDS"
     )
 
 

@@ -288,7 +288,10 @@ class TrainingSession:
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
-        kept = self._keep_best_after_failure()
+        if self.prepared is not None and self.prepared.cluster:  # setting weights is a collective: the peers may be gone
+            kept = f"; model.keras holds epoch {self.saved_epoch}" if self.saved_epoch else ""
+        else:
+            kept = self._keep_best_after_failure()
         self.result = events.Failed(message + kept, str(self.run_dir or ""))
         self._publish(self.result)
         return self.result
