@@ -288,9 +288,11 @@ def _data_parallel(plan: Plan, backend: str) -> Any:
     import keras
 
     # After the processes have joined these are every process's devices, not only this host's.
+    devices = keras.distribution.list_devices(plan.device)
+    if not plan.workers:  # one host: the plan's own devices (CPU replicas may be fewer than JAX has)
+        devices = devices[: len(plan.devices)]
     # Several processes: each feeds its own shard (core.cluster.shard) as NumPy arrays, which
     # Keras' auto-sharding refuses (it shards only a tf.data.Dataset).
-    devices = keras.distribution.list_devices(plan.device)
     return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
 
 
@@ -298,6 +300,8 @@ def _make_tf_strategy(plan: Plan, backend: str) -> Any:
     import tensorflow as tf
 
     if plan.strategy == "mirrored":
+        if plan.device == "cpu":
+            _logical_cpus(len(plan.devices))
         return tf.distribute.MirroredStrategy([f"/{d.kind.upper()}:{d.index}" for d in plan.devices])
     if plan.strategy == "tpu":
         try:
@@ -308,3 +312,32 @@ def _make_tf_strategy(plan: Plan, backend: str) -> Any:
         except Exception as exc:
             raise AcceleratorError(f"the TPU at {_tpu_address()!r} cannot be reached: {exc}") from exc
     raise AcceleratorError(f"strategy {plan.strategy!r} cannot run on {backend}; use KERAS_BACKEND=jax")
+
+
+def _logical_cpus(count: int) -> None:
+    """Split TensorFlow's CPU into `count` logical devices, CPU:0 … CPU:count-1.
+
+    TensorFlow fixes its logical devices when its runtime starts (the first tensor, model or
+    device listing), and never again in that process. detect() lists physical devices only, which
+    does not start it, so a headless run gets here in time; a process that has already computed
+    with TensorFlow (the app, after building a model) cannot, and says so.
+    """
+    if count < 2:
+        return  # one CPU device is what TensorFlow makes anyway
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    configured = tf.config.get_logical_device_configuration(cpu) or []
+    if len(configured) >= count:
+        return  # this process split the CPU already, into enough devices
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as exc:
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have >= count:
+            return
+        raise AcceleratorError(
+            f"TensorFlow has started already with {have} CPU device{'' if have == 1 else 's'}, and it "
+            f"cannot split the CPU into {count} replicas after it starts ({exc}); train with "
+            "`layerlab train` in a new process, or choose strategy 'none'"
+        ) from None

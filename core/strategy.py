@@ -174,6 +174,8 @@ def plan(accel: AcceleratorSpec, machine: Machine, batch_size: int) -> Plan:
     if device == "auto":
         device = _best_device(machine, strategy)
     local = machine.of_kind(device) or [Device(device, machine.cpu_name)]
+    if strategy == "mirrored" and device == "cpu":
+        local = _cpu_replicas(accel.replicas, machine)
     if strategy == "none":
         local = local[:1]
         reasons.insert(0, _single_reason(device, local[0], accel))
@@ -218,6 +220,11 @@ def _strategy(
 ) -> str:
     """The strategy asked for, or the best one for 'auto'; refuses what cannot run."""
     strategy, backend, workers = accel.strategy, machine.backend, len(machine.workers)
+    if accel.replicas > 1 and (strategy != "mirrored" or device != "cpu"):
+        warnings.append(
+            f"replicas = {accel.replicas} is ignored: it makes CPU replicas only with device 'cpu' "
+            "and strategy 'mirrored'."
+        )
     if strategy == "auto":
         return _auto(machine, device, reasons, warnings)
     if strategy != "none" and backend not in _BACKENDS[strategy]:
@@ -228,13 +235,15 @@ def _strategy(
             f"strategy {strategy!r} needs the {needs} backend{why}, but Keras "
             f"runs on {backend}; set KERAS_BACKEND={_BACKENDS[strategy][0]}, or choose strategy 'none'"
         )
-    if strategy in ("mirrored", "tpu"):
+    if strategy == "mirrored" and device == "cpu":
+        _check_cpu_replicas(accel.replicas, machine, reasons, warnings)
+    elif strategy in ("mirrored", "tpu"):
         kind = "gpu" if strategy == "mirrored" else "tpu"
         count = len(machine.of_kind(kind))
         if not count:
             raise AcceleratorError(
                 f"strategy {strategy!r} was chosen but this machine has no {kind.upper()} that "
-                f"{backend} can use; choose strategy {_alternatives(machine)}"
+                f"{backend} can use; choose strategy {_alternatives(machine)}{_cpu_hint(strategy)}"
             )
         if device not in ("auto", kind):
             raise AcceleratorError(
@@ -287,6 +296,43 @@ def _auto(machine: Machine, device: str, reasons: list[str], warnings: list[str]
     if best == "gpu" and count > 1:
         warnings.append(f"{count} GPUs found, but {backend} trains on one; tensorflow or jax use all.")
     return "none"
+
+
+def _check_cpu_replicas(replicas: int, machine: Machine, reasons: list[str], warnings: list[str]) -> None:
+    """Strategy 'mirrored' on device 'cpu': `replicas` logical CPU devices, each with a model copy."""
+    if replicas < 2:
+        raise AcceleratorError(
+            "strategy 'mirrored' on device 'cpu' needs replicas = 2 or more (CPU replicas: logical "
+            f"CPU devices, one model copy each); set [accelerator] replicas, or choose strategy {_alternatives(machine)}"
+        )
+    found = len(machine.of_kind("cpu"))
+    if machine.backend == "jax" and found < replicas:
+        # JAX fixes its CPU devices when it first lists them, which detect() has done by now.
+        raise AcceleratorError(
+            f"JAX sees {_count(found, 'CPU device')} and fixed them when it started, so it cannot make "
+            f"{replicas} CPU replicas now; start layerlab with "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={replicas}, or choose strategy 'none'"
+        )
+    reasons.append(
+        f"Strategy 'mirrored' on the CPU: {replicas} CPU replicas (logical devices sharing "
+        f"{_count(machine.cpu_cores, 'core')}), trained in sync."
+    )
+    if replicas > machine.cpu_cores:
+        warnings.append(
+            f"{replicas} replicas share {_count(machine.cpu_cores, 'core')}: each step is slower than one "
+            "replica. CPU replicas are for trying the strategy and its global batch, not for speed."
+        )
+
+
+def _cpu_replicas(replicas: int, machine: Machine) -> list[Device]:
+    """The logical CPU devices that hold the replicas: JAX's own, else CPU:0 … CPU:N-1 to be made."""
+    if machine.backend == "jax":
+        return machine.of_kind("cpu")[:replicas]
+    return [Device("cpu", machine.cpu_name, None, i) for i in range(replicas)]
+
+
+def _cpu_hint(strategy: str) -> str:
+    return ", or device 'cpu' with replicas = 2 or more for CPU replicas" if strategy == "mirrored" else ""
 
 
 def _alternatives(machine: Machine) -> str:

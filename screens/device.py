@@ -186,6 +186,7 @@ class DeviceScreen(ShellScreen):
             device=str(self.query_one("#device-device", Select).value),
             strategy=str(self.query_one("#device-strategy", Select).value),
             mixed_precision=self.query_one("#device-mixed", Checkbox).value,
+            replicas=self.workspace.spec.accelerator.replicas,  # set in the spec file; kept
         )
         spec = self.workspace.spec.copy()
         spec.accelerator = accelerator
