@@ -44,3 +44,42 @@ def test_layerlab_train_on_jax_imports_no_tensorflow(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert lines[-2]["event"] == "finished"
     assert lines[-1] == {"tensorflow": False}
+
+
+EVERY_EXAMPLE = r"""
+import json, sys, time
+from layerlab.core import spec as specs
+from layerlab.core.examples import list_examples
+from layerlab.core.session import TrainingSession
+import keras
+results = {}
+for example in list_examples():
+    started = time.perf_counter()
+    spec = specs.load(example.path)
+    spec.fit.epochs = 2
+    done = TrainingSession(spec, runs_dir=sys.argv[1]).run()
+    results[example.name] = {"reason": getattr(done, "reason", None) or repr(done), "epochs": getattr(done, "epochs_run", 0),
+                             "seconds": round(time.perf_counter() - started, 2)}
+print(json.dumps({"backend": keras.backend.backend(), "tensorflow": "tensorflow" in sys.modules, "results": results}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_every_example_trains_without_tensorflow(backend, tmp_path):
+    """Each example spec, with its data, trains 2 epochs; one process per backend pays its start once."""
+    if backend == "torch":
+        pytest.importorskip("torch", reason="torch is not installed: the examples are not tried on the torch backend")
+    from layerlab.core.examples import list_examples
+
+    names = [example.name for example in list_examples()]
+    assert len(names) >= 7, names
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", EVERY_EXAMPLE, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["backend"] == backend
+    assert out["tensorflow"] is False, "a run on this backend imported TensorFlow"
+    assert sorted(out["results"]) == sorted(names)
+    for name, result in out["results"].items():
+        assert (result["reason"], result["epochs"]) == ("completed", 2), f"{name}: {result}"
+    assert len(list(tmp_path.iterdir())) == len(names)
