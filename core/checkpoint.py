@@ -2,7 +2,7 @@
 
 The training thread only hands over numpy arrays it already has (early stopping's best weights) or
 takes a cheap copy every few seconds (the resume state); a writer thread of its own turns them into
-files. It keeps a twin of the model (`keras.models.clone_model`) to serialise, so the live model is
+files. It keeps a twin of the model (built from its description) to serialise, so the live model is
 never read while it trains. Every file is replaced atomically (core.files): `model.keras` always
 loads, and a killed process leaves no temporary file.
 
@@ -129,8 +129,10 @@ class RunFilesWriter:
 
     def __init__(self, model: keras.Model, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self._model = model
-        self._compile_config = model.get_compile_config() if model.compiled else None
+        # The model's description, taken now, between epochs: under JAX the live model's
+        # variables (its optimizer's learning rate too) hold no value while an epoch runs, so
+        # neither clone_model nor get_config may touch it from this writer's thread later.
+        self._config = keras.saving.serialize_keras_object(model)
         self._twin: keras.Model | None = None
         self._ready = threading.Condition()
         self._best: Weights | None = None
@@ -231,11 +233,7 @@ class RunFilesWriter:
 
     def _twin_model(self) -> keras.Model:
         if self._twin is None:
-            twin = keras.models.clone_model(self._model)
-            if self._compile_config is not None:
-                # Built optimizer included (zeros): a file whose optimizer is unbuilt makes
-                # load_model warn that it skips the optimizer's variables.
-                twin.compile_from_config(self._compile_config)
-            self._twin = twin
-            self._model = None  # the live model is not looked at again from this thread
+            # Built and compiled from the description, optimizer included (zeros): a file whose
+            # optimizer is unbuilt makes load_model warn that it skips the optimizer's variables.
+            self._twin = keras.saving.deserialize_keras_object(self._config)
         return self._twin

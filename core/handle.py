@@ -147,9 +147,9 @@ class SessionRun(RunHandle):
         return status
 
     @property
-    def model_source(self) -> Any:
-        """The live model, only to copy its architecture from (`keras.models.clone_model`)."""
-        return self.session.model if self.session is not None else None
+    def model_config(self) -> dict[str, Any] | None:
+        """The model's description (Keras' serialised form) to build a copy from, once prepared."""
+        return getattr(self.session, "model_config", None) if self.session is not None else None
 
     @property
     def dataset(self) -> Any:

@@ -201,6 +201,9 @@ class TrainingSession:
                 except ValueError as exc:
                     raise ResumeError(f"its saved state does not fit the model: {exc}", "resume.npz", self.resume_dir) from None
         self.prepared = Prepared(data, model, loss, metrics, plan, shard)
+        # Its description, for copies made in other threads (Inspect's): under JAX the live
+        # model's variables hold no value while an epoch runs, so it is taken now.
+        self.model_config: dict[str, Any] = keras.saving.serialize_keras_object(model)
         self._check_monitor()
         self.control.steps_per_epoch = max(1, math.ceil(len(data.x_train) / plan.fit_batch))
         self.state = "prepared"

@@ -1,7 +1,7 @@
 """The Inspect screen: the model's kernels and weights, its feature maps for one input, the convolution playground.
 
 The model is the app's run's (``app.current_run``, core.handle): for a training session, this screen's own
-copy of it (``keras.models.clone_model`` + the weights the training thread handed over at an
+copy of it (built from the session's description of it + the weights the training thread handed over at an
 epoch's end), never the live model; for a run folder, its ``model.keras``; or, on request, the
 newest run's saved model. The kernels and maps follow the training epoch by epoch, at most every
 REFRESH_S seconds; everything that touches Keras runs in thread workers.
@@ -172,7 +172,7 @@ class InspectScreen(ShellScreen):
     def _copy_is_current(self) -> bool:
         """Whether this screen's copy holds the newest weights the run handed over."""
         run = self.app.current_run
-        if run is None or not hasattr(run, "model_source"):
+        if run is None or not hasattr(run, "model_config"):
             return True
         weights = run.latest_weights()
         return weights is None or (self._copy is not None and self._copy[0] is run and self._copy[2] == weights.epoch)
@@ -181,13 +181,14 @@ class InspectScreen(ShellScreen):
     def _make_copy(self, run: Any) -> None:
         """A model of the run's own: its architecture and the latest weights handed over."""
         weights = run.latest_weights()
-        source = run.model_source
-        if weights is None or source is None:
+        config = run.model_config
+        if weights is None or config is None:
             return
         try:
             import keras
 
-            model = keras.models.clone_model(source)
+            # Built from the description the session took, never from the live model.
+            model = keras.saving.deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"})
             model.set_weights(weights.arrays)
         except Exception as exc:  # shown as words, never as a traceback
             log_failure("copying the model to inspect it", exc)

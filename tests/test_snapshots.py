@@ -294,8 +294,11 @@ async def inspect_trained(pilot, view: str) -> None:
     spec = app.workspace.spec
     dataset = app.workspace.dataset
     model = layerlab.core.model.build(spec, tuple(dataset.input_shape), seed=0)
+    import keras
+
     session = SimpleNamespace(
         model=model,
+        model_config=keras.saving.serialize_keras_object(model),
         dataset=dataset,
         paused=False,
         control=SimpleNamespace(
