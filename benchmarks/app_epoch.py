@@ -39,7 +39,9 @@ def fixed_spec(data: str, epochs: int, folder: Path) -> Path:
     """The red-wine example with early stopping off and a fixed epoch count, written to `folder`."""
     from layerlab.core import spec as specs
 
-    spec = specs.with_data_path(specs.load(ROOT / "examples" / "red_wine.toml"), Path(data).resolve())
+    spec = specs.with_data_path(
+        specs.load(ROOT / "examples" / "red_wine.toml"), Path(data).resolve()
+    )
     spec.fit.early_stopping = None
     spec.fit.epochs = epochs
     return specs.save(spec, folder / "red_wine_fixed.toml")
@@ -48,7 +50,9 @@ def fixed_spec(data: str, epochs: int, folder: Path) -> Path:
 def epoch_time(command: list[str]) -> float:
     """Run `command`, timestamp its `epoch N` lines; seconds per epoch over the span after warm-up."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     stamps: list[tuple[int, float]] = []
     for line in proc.stdout:
         if match := re.match(r"epoch (\d+)", line):
@@ -120,9 +124,13 @@ def main() -> None:
         for i in range(args.runs):
             ours.append(epoch_time(app_cmd))
             bare.append(epoch_time(bare_cmd))
-            print(f"run {i + 1}: app {ours[-1] * 1000:.1f} ms/epoch, bare keras {bare[-1] * 1000:.1f} ms/epoch")
+            print(
+                f"run {i + 1}: app {ours[-1] * 1000:.1f} ms/epoch, bare keras {bare[-1] * 1000:.1f} ms/epoch"
+            )
     ratio = statistics.median(ours) / statistics.median(bare)
-    print(f"median epoch: app {statistics.median(ours) * 1000:.1f} ms, bare keras {statistics.median(bare) * 1000:.1f} ms")
+    print(
+        f"median epoch: app {statistics.median(ours) * 1000:.1f} ms, bare keras {statistics.median(bare) * 1000:.1f} ms"
+    )
     print(f"ratio app / bare: {ratio:.3f} (budget {BUDGET})")
 
 

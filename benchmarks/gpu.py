@@ -92,8 +92,15 @@ batch_size = 128
 def bare_convnet() -> keras.Model:
     layers: list = [keras.Input((32, 32, 3))]
     for filters in (32, 64, 128):
-        layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"), keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+        layers += [
+            keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+        ]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
     return keras.Sequential(layers)
 
 
@@ -112,7 +119,9 @@ def steady_rate(stamps: list[float], samples: int) -> float:
 def ours(spec: specs.Spec, data: Dataset, runs_dir: str | None) -> tuple[float, int]:
     stamps: list[float] = []
     session = TrainingSession(spec, dataset=data, runs_dir=runs_dir, write_run=runs_dir is not None)
-    session.subscribe(lambda event: stamps.append(time.perf_counter()) if event.event == "epoch_end" else None)
+    session.subscribe(
+        lambda event: stamps.append(time.perf_counter()) if event.event == "epoch_end" else None
+    )
     done = session.run()
     if getattr(done, "reason", None) != "completed":
         raise SystemExit(f"layerlab's run did not complete: {done}")
@@ -123,8 +132,12 @@ def bare(make, spec: specs.Spec, data: Dataset, loss: str, metrics: list[str]) -
     stamps: list[float] = []
     keras.utils.set_random_seed(spec.data.seed)
     model = make()
-    model.compile(optimizer=keras.optimizers.Adam(spec.compile.learning_rate), loss=loss, metrics=metrics)
-    tick = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
+    model.compile(
+        optimizer=keras.optimizers.Adam(spec.compile.learning_rate), loss=loss, metrics=metrics
+    )
+    tick = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter())
+    )
     valid = (data.x_valid, data.y_valid) if data.has_valid else None
     model.fit(data.x_train, data.y_train, validation_data=valid, batch_size=spec.fit.batch_size,
               epochs=spec.fit.epochs, shuffle=True, verbose=0, callbacks=[tick])  # fmt: skip
@@ -143,7 +156,9 @@ def random_images(samples: int) -> Dataset:
     )  # fmt: skip
 
 
-def compare(title: str, spec: specs.Spec, data: Dataset, make, rounds: int, runs_dir: str | None) -> float:
+def compare(
+    title: str, spec: specs.Spec, data: Dataset, make, rounds: int, runs_dir: str | None
+) -> float:
     """Alternate layerlab and bare Keras `rounds` times; print every rate and the medians' ratio."""
     # What layerlab compiles with (loss "auto" and the metrics resolved), so both do the same work.
     probe = TrainingSession(spec, dataset=data, write_run=False).prepare()
@@ -155,10 +170,14 @@ def compare(title: str, spec: specs.Spec, data: Dataset, make, rounds: int, runs
         mine, params = ours(spec, data, runs_dir)
         theirs, bare_params = bare(make, spec, data, loss, metrics)
         if params != bare_params:
-            raise SystemExit(f"not the same model: layerlab {params} parameters, bare Keras {bare_params}")
+            raise SystemExit(
+                f"not the same model: layerlab {params} parameters, bare Keras {bare_params}"
+            )
         rates["layerlab"].append(mine)
         rates["bare"].append(theirs)
-        print(f"  round {round_}: layerlab {mine:12,.0f} samples/s   bare Keras {theirs:12,.0f} samples/s   ratio {mine / theirs:.3f}")
+        print(
+            f"  round {round_}: layerlab {mine:12,.0f} samples/s   bare Keras {theirs:12,.0f} samples/s   ratio {mine / theirs:.3f}"
+        )
     ratio = statistics.median(rates["layerlab"]) / statistics.median(rates["bare"])
     verdict = "within" if ratio >= BUDGET else "OUTSIDE"
     print(f"  median: layerlab {statistics.median(rates['layerlab']):,.0f}   bare {statistics.median(rates['bare']):,.0f}   "
@@ -168,11 +187,19 @@ def compare(title: str, spec: specs.Spec, data: Dataset, make, rounds: int, runs
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8, help="epochs a run, the first left out (default 8)")
+    parser.add_argument(
+        "--epochs", type=int, default=8, help="epochs a run, the first left out (default 8)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per model (default 3)")
-    parser.add_argument("--samples", type=int, default=20_000, help="convnet training images (default 20,000)")
+    parser.add_argument(
+        "--samples", type=int, default=20_000, help="convnet training images (default 20,000)"
+    )
     parser.add_argument("--only", choices=("wine", "convnet"), help="run one model only")
-    parser.add_argument("--no-run-folder", action="store_true", help="layerlab writes no run folder (model.keras, history, events)")
+    parser.add_argument(
+        "--no-run-folder",
+        action="store_true",
+        help="layerlab writes no run folder (model.keras, history, events)",
+    )
     args = parser.parse_args()
     import jax
 
@@ -182,16 +209,36 @@ def main() -> None:
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir = None if args.no_run_folder else tmp
-        print(f"layerlab {'writes no run folder' if runs_dir is None else 'writes its run folder, as a user run does'}")
+        print(
+            f"layerlab {'writes no run folder' if runs_dir is None else 'writes its run folder, as a user run does'}"
+        )
         if args.only in (None, "wine"):
             wine = specs.load(ROOT / "examples" / "red_wine.toml")
             wine.fit.early_stopping, wine.fit.epochs = None, args.epochs
             data = load_dataset(wine)
-            ratios.append(compare("red wine, Dense 512×3 + 1", wine, data, lambda: bare_wine(data.input_shape[0]), args.rounds, runs_dir))
+            ratios.append(
+                compare(
+                    "red wine, Dense 512×3 + 1",
+                    wine,
+                    data,
+                    lambda: bare_wine(data.input_shape[0]),
+                    args.rounds,
+                    runs_dir,
+                )
+            )
         if args.only in (None, "convnet"):
             convnet = specs.loads(CONVNET)
             convnet.fit.epochs = args.epochs
-            ratios.append(compare("convnet, Conv2D 32-64-128", convnet, random_images(args.samples), bare_convnet, args.rounds, runs_dir))
+            ratios.append(
+                compare(
+                    "convnet, Conv2D 32-64-128",
+                    convnet,
+                    random_images(args.samples),
+                    bare_convnet,
+                    args.rounds,
+                    runs_dir,
+                )
+            )
     print(f"\ntensorflow imported: {'tensorflow' in sys.modules}")
     if min(ratios) < BUDGET:
         sys.exit(1)

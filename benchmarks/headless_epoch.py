@@ -52,7 +52,9 @@ model.fit(x_train, y_train, validation_data=(x_valid, y_valid), batch_size=256, 
 def epoch_times(command: list[str], marker: str) -> list[float]:
     """Run `command`, timestamp each stdout line containing `marker`, return the gaps."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     stamps = []
     for line in proc.stdout:
         if marker in line:
@@ -70,22 +72,38 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args()
     spec_text = (ROOT / "examples" / "red_wine.toml").read_text()
-    spec_text = spec_text.split("[fit.early_stopping]")[0] + "\n[accelerator]\ndevice = \"auto\"\n"
+    spec_text = spec_text.split("[fit.early_stopping]")[0] + '\n[accelerator]\ndevice = "auto"\n'
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "red_wine_fixed.toml"
         spec.write_text(spec_text)
         bare_script = Path(tmp) / "bare.py"
         bare_script.write_text(BARE)
-        ours_cmd = [sys.executable, "-m", "layerlab", "train", str(spec), "--data", args.data,
-                    "--epochs", str(args.epochs), "--json", "--runs-dir", str(Path(tmp) / "runs")]
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "layerlab",
+            "train",
+            str(spec),
+            "--data",
+            args.data,
+            "--epochs",
+            str(args.epochs),
+            "--json",
+            "--runs-dir",
+            str(Path(tmp) / "runs"),
+        ]
         bare_cmd = [sys.executable, str(bare_script), args.data, str(args.epochs)]
         ours, bare = [], []
         for i in range(args.runs):
             ours.append(statistics.median(epoch_times(ours_cmd, '"epoch_end"')))
             bare.append(statistics.median(epoch_times(bare_cmd, "epoch ")))
-            print(f"run {i + 1}: layerlab {ours[-1] * 1000:.1f} ms/epoch, bare keras {bare[-1] * 1000:.1f} ms/epoch")
+            print(
+                f"run {i + 1}: layerlab {ours[-1] * 1000:.1f} ms/epoch, bare keras {bare[-1] * 1000:.1f} ms/epoch"
+            )
     ratio = statistics.median(ours) / statistics.median(bare)
-    print(f"median epoch: layerlab {statistics.median(ours) * 1000:.1f} ms, bare keras {statistics.median(bare) * 1000:.1f} ms")
+    print(
+        f"median epoch: layerlab {statistics.median(ours) * 1000:.1f} ms, bare keras {statistics.median(bare) * 1000:.1f} ms"
+    )
     print(f"ratio layerlab / bare: {ratio:.3f} (budget 1.02)")
 
 

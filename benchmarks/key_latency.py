@@ -59,7 +59,9 @@ async def measure(spec_path: Path, presses: int) -> tuple[list[float], int]:
         app._display = timed_display
         while len(curves.epochs) < 3:
             if not screen.active:
-                raise SystemExit("training ended before the presses: " + screen.log_view.text[-300:])
+                raise SystemExit(
+                    "training ended before the presses: " + screen.log_view.text[-300:]
+                )
             await asyncio.sleep(0.05)
         first = len(curves.epochs)
         rng = random.Random(0)
@@ -96,8 +98,10 @@ def main() -> None:
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(f"{len(latencies)} presses of `l` while training ({trained} epochs meanwhile)")
-    print(f"key to repaint: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, "
-          f"max {latencies[-1]:.1f} ms (budget p95 {BUDGET_MS:.0f} ms)")
+    print(
+        f"key to repaint: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {latencies[-1]:.1f} ms (budget p95 {BUDGET_MS:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def detect(backend: str | None = None) -> Machine:
         others = ", ".join(installed) or "none"
         raise AcceleratorError(f"backend {backend!r} is not installed; installed: {others}")
     tf_config, notes = _tf_config()
-    machine = Machine(backend, installed, _cpu_name(), _cpu_cores(), tf_config=tf_config, notes=notes)
+    machine = Machine(
+        backend, installed, _cpu_name(), _cpu_cores(), tf_config=tf_config, notes=notes
+    )
     finder = {"tensorflow": _tf_devices, "jax": _jax_devices, "torch": _torch_devices}.get(backend)
     try:
         machine.devices = finder(machine) if finder else []
@@ -187,7 +189,9 @@ def _tf_tpu_cores(notes: list[str]) -> int:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=_tpu_address())
         return int(resolver.num_accelerators().get("TPU", 0))
     except Exception as exc:
-        notes.append(f"A TPU seems present ({_tpu_address()}) but TensorFlow cannot reach it: {exc}")
+        notes.append(
+            f"A TPU seems present ({_tpu_address()}) but TensorFlow cannot reach it: {exc}"
+        )
         return 0
 
 
@@ -284,12 +288,16 @@ def _handle(plan: Plan, backend: str) -> Any:
 
 def _data_parallel(plan: Plan, backend: str) -> Any:
     if backend != "jax":
-        raise AcceleratorError(f"strategy {plan.strategy!r} cannot run on {backend}; choose strategy 'none'")
+        raise AcceleratorError(
+            f"strategy {plan.strategy!r} cannot run on {backend}; choose strategy 'none'"
+        )
     import keras
 
     # After the processes have joined these are every process's devices, not only this host's.
     devices = keras.distribution.list_devices(plan.device)
-    if not plan.workers:  # one host: the plan's own devices (CPU replicas may be fewer than JAX has)
+    if (
+        not plan.workers
+    ):  # one host: the plan's own devices (CPU replicas may be fewer than JAX has)
         devices = devices[: len(plan.devices)]
     # Several processes: each feeds its own shard (core.cluster.shard) as NumPy arrays, which
     # Keras' auto-sharding refuses (it shards only a tf.data.Dataset).
@@ -302,7 +310,9 @@ def _make_tf_strategy(plan: Plan, backend: str) -> Any:
     if plan.strategy == "mirrored":
         if plan.device == "cpu":
             _logical_cpus(len(plan.devices))
-        return tf.distribute.MirroredStrategy([f"/{d.kind.upper()}:{d.index}" for d in plan.devices])
+        return tf.distribute.MirroredStrategy(
+            [f"/{d.kind.upper()}:{d.index}" for d in plan.devices]
+        )
     if plan.strategy == "tpu":
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=_tpu_address())
@@ -310,8 +320,12 @@ def _make_tf_strategy(plan: Plan, backend: str) -> Any:
             tf.tpu.experimental.initialize_tpu_system(resolver)
             return tf.distribute.TPUStrategy(resolver)
         except Exception as exc:
-            raise AcceleratorError(f"the TPU at {_tpu_address()!r} cannot be reached: {exc}") from exc
-    raise AcceleratorError(f"strategy {plan.strategy!r} cannot run on {backend}; use KERAS_BACKEND=jax")
+            raise AcceleratorError(
+                f"the TPU at {_tpu_address()!r} cannot be reached: {exc}"
+            ) from exc
+    raise AcceleratorError(
+        f"strategy {plan.strategy!r} cannot run on {backend}; use KERAS_BACKEND=jax"
+    )
 
 
 def _logical_cpus(count: int) -> None:
@@ -331,7 +345,9 @@ def _logical_cpus(count: int) -> None:
     if len(configured) >= count:
         return  # this process split the CPU already, into enough devices
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
     except RuntimeError as exc:
         have = len(tf.config.list_logical_devices("CPU"))
         if have >= count:

@@ -112,7 +112,9 @@ class BatchReports(keras.callbacks.Callback):
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras' EarlyStopping that remembers whether it restored, and can pick up a resumed run."""
 
-    def __init__(self, *args, resume_state: dict[str, Any] | None = None, resume_weights=None, **kwargs):
+    def __init__(
+        self, *args, resume_state: dict[str, Any] | None = None, resume_weights=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.resume_state = resume_state
         self.resume_weights = resume_weights
@@ -154,7 +156,16 @@ class BestEpoch(keras.callbacks.Callback):
     otherwise the best monitored value.
     """
 
-    def __init__(self, control: Control, history: list[dict[str, float]], monitor: str, early: EarlyStopping | None, *, resumed: dict[str, Any] | None = None, best_weights: Weights | None = None):
+    def __init__(
+        self,
+        control: Control,
+        history: list[dict[str, float]],
+        monitor: str,
+        early: EarlyStopping | None,
+        *,
+        resumed: dict[str, Any] | None = None,
+        best_weights: Weights | None = None,
+    ):
         super().__init__()
         self.control, self.history, self.monitor, self.early = control, history, monitor, early
         resumed = resumed or {}
@@ -186,14 +197,18 @@ class BestEpoch(keras.callbacks.Callback):
         patience = self.early.patience if self.early is not None else 0
         if self.control.want_weights:  # before the event, so a screen it wakes finds them
             self.control.latest_weights = Weights(epoch + 1, self.model.get_weights())
-        self.control.publish(events.EpochEnded(epoch + 1, logs, seconds, self.best_epoch, wait, patience))
+        self.control.publish(
+            events.EpochEnded(epoch + 1, logs, seconds, self.best_epoch, wait, patience)
+        )
 
     @property
     def best_weights(self) -> Weights | None:
         """The best epoch's weights as numpy arrays (early stopping's own copy where it keeps one)."""
         if self.early is not None and self.early.restore_best_weights:
             arrays = self.early.best_weights
-            return Weights(self.best_epoch, arrays) if arrays is not None and self.best_epoch else None
+            return (
+                Weights(self.best_epoch, arrays) if arrays is not None and self.best_epoch else None
+            )
         return self._own_weights
 
     def state(self) -> dict[str, Any]:
@@ -208,7 +223,13 @@ class SaveProgress(keras.callbacks.Callback):
     are still in memory, and the session tries to write them once more.
     """
 
-    def __init__(self, files: RunFilesWriter, best: BestEpoch, early: EarlyStopping | None, offered_epoch: int = 0):
+    def __init__(
+        self,
+        files: RunFilesWriter,
+        best: BestEpoch,
+        early: EarlyStopping | None,
+        offered_epoch: int = 0,
+    ):
         super().__init__()
         self.files, self.best, self.early = files, best, early
         self.offered_epoch = offered_epoch
@@ -216,7 +237,9 @@ class SaveProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.files.error is not None:
-            raise RunWriteError(self.files.error.errno, self.files.error.strerror, self.files.error.filename)
+            raise RunWriteError(
+                self.files.error.errno, self.files.error.strerror, self.files.error.filename
+            )
         best = self.best.best_weights
         if best is not None and best.epoch != self.offered_epoch:
             self.offered_epoch = best.epoch
@@ -227,7 +250,10 @@ class SaveProgress(keras.callbacks.Callback):
             self.files.offer_resume(self.resume_state(epoch + 1))
 
     def resume_state(self, epoch: int):
-        state = {"tracker": self.best.state(), "early_stopping": self.early.state() if self.early else None}
+        state = {
+            "tracker": self.best.state(),
+            "early_stopping": self.early.state() if self.early else None,
+        }
         return take_resume_state(self.model, epoch, self.best.best_weights, state)
 
 

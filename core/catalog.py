@@ -218,8 +218,16 @@ def _pool(name: str, verb: str) -> LayerType:
         "Maximum pooling",
         (
             Param("pool_size", "size2", 2, "The window condensed to one value.", min=1),
-            Param("strides", "size2", None, "How far the window moves; defaults to pool_size.", min=1),
-            Param("padding", "choice", "valid", "'same' pads the edges so no pixel is dropped.", PADDINGS),
+            Param(
+                "strides", "size2", None, "How far the window moves; defaults to pool_size.", min=1
+            ),
+            Param(
+                "padding",
+                "choice",
+                "valid",
+                "'same' pads the edges so no pixel is dropped.",
+                PADDINGS,
+            ),
         ),
         ("pool_size", "strides", "padding"),
     )
@@ -233,7 +241,14 @@ LAYERS: dict[str, LayerType] = {
             "A layer of linear units y = w·x + b, one per unit, optionally followed by an activation.",
             "A single neuron / Deep neural networks",
             (
-                Param("units", "int", 32, "How many units (outputs); more units add capacity.", min=1, max=65536),
+                Param(
+                    "units",
+                    "int",
+                    32,
+                    "How many units (outputs); more units add capacity.",
+                    min=1,
+                    max=65536,
+                ),
                 _activation(),
                 Param("use_bias", "bool", True, "Give each unit a bias b."),
             ),
@@ -269,8 +284,22 @@ LAYERS: dict[str, LayerType] = {
             "Rescale each batch to mean 0 and spread 1; first (like a standard scaler) or between a layer and its activation.",
             "Dropout and batch normalization",
             (
-                Param("momentum", "float", 0.99, "How slowly the running mean and variance move.", min=0.0, max=1.0),
-                Param("epsilon", "float", 0.001, "Added to the variance so it is never zero.", min=0.0, min_exclusive=True),
+                Param(
+                    "momentum",
+                    "float",
+                    0.99,
+                    "How slowly the running mean and variance move.",
+                    min=0.0,
+                    max=1.0,
+                ),
+                Param(
+                    "epsilon",
+                    "float",
+                    0.001,
+                    "Added to the variance so it is never zero.",
+                    min=0.0,
+                    min_exclusive=True,
+                ),
             ),
             ("momentum",),
         ),
@@ -279,10 +308,29 @@ LAYERS: dict[str, LayerType] = {
             "Slide small kernels over the image; each filter makes one feature map (the Filter step).",
             "Convolution and ReLU",
             (
-                Param("filters", "int", 16, "How many kernels, so how many feature maps.", min=1, max=4096),
-                Param("kernel_size", "size2", 3, "The kernel's height and width; mostly odd, like 3.", min=1),
+                Param(
+                    "filters",
+                    "int",
+                    16,
+                    "How many kernels, so how many feature maps.",
+                    min=1,
+                    max=4096,
+                ),
+                Param(
+                    "kernel_size",
+                    "size2",
+                    3,
+                    "The kernel's height and width; mostly odd, like 3.",
+                    min=1,
+                ),
                 Param("strides", "size2", 1, "How far the kernel moves each step.", min=1),
-                Param("padding", "choice", "valid", "'same' pads the edges so the map keeps its size.", PADDINGS),
+                Param(
+                    "padding",
+                    "choice",
+                    "valid",
+                    "'same' pads the edges so the map keeps its size.",
+                    PADDINGS,
+                ),
                 _activation("relu"),
             ),
             ("filters", "kernel_size", "activation"),
@@ -315,7 +363,13 @@ LAYERS: dict[str, LayerType] = {
             "The convolutional classifier",
             (
                 Param("base", "choice", "vgg16", "Which published base.", PRETRAINED_BASES),
-                Param("weights", "choice", "imagenet", "'imagenet' downloads the trained kernels; 'none' starts random.", ("imagenet", "none")),
+                Param(
+                    "weights",
+                    "choice",
+                    "imagenet",
+                    "'imagenet' downloads the trained kernels; 'none' starts random.",
+                    ("imagenet", "none"),
+                ),
                 Param("trainable", "bool", False, "false freezes the base: only the head learns."),
             ),
             ("base", "weights", "trainable"),
@@ -344,5 +398,7 @@ def describe(type_name: str, params: dict[str, Any]) -> str:
             continue
         if isinstance(value, list):
             value = "×".join(str(v) for v in value)
-        parts.append(f"{name}={value}" if name not in ("units", "filters", "activation") else str(value))
+        parts.append(
+            f"{name}={value}" if name not in ("units", "filters", "activation") else str(value)
+        )
     return ", ".join(parts)

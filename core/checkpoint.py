@@ -56,7 +56,9 @@ class ResumeState:
     """best_epoch, best_logs, and early stopping's best, best_epoch and wait."""
 
 
-def take_resume_state(model: keras.Model, epoch: int, best: Weights | None, state: dict[str, Any]) -> ResumeState:
+def take_resume_state(
+    model: keras.Model, epoch: int, best: Weights | None, state: dict[str, Any]
+) -> ResumeState:
     """Copy what resuming needs out of the live model (in the training thread, between epochs)."""
     optimizer = [np.array(keras.ops.convert_to_numpy(v)) for v in model.optimizer.variables]
     return ResumeState(epoch, model.get_weights(), optimizer, best, dict(state))
@@ -64,13 +66,21 @@ def take_resume_state(model: keras.Model, epoch: int, best: Weights | None, stat
 
 def write_resume_state(path: Path, resume: ResumeState) -> None:
     arrays: dict[str, Any] = {}  # Any: numpy's stub reads **arrays as savez's allow_pickle too
-    for prefix, values in (("w", resume.weights), ("o", resume.optimizer), ("b", resume.best.arrays if resume.best else [])):
+    for prefix, values in (
+        ("w", resume.weights),
+        ("o", resume.optimizer),
+        ("b", resume.best.arrays if resume.best else []),
+    ):
         for i, value in enumerate(values):
             arrays[f"{prefix}{i}"] = value
     meta = {
         "epoch": resume.epoch,
         "best_weights_epoch": resume.best.epoch if resume.best else 0,
-        "counts": [len(resume.weights), len(resume.optimizer), len(resume.best.arrays) if resume.best else 0],
+        "counts": [
+            len(resume.weights),
+            len(resume.optimizer),
+            len(resume.best.arrays) if resume.best else 0,
+        ],
         **resume.state,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -100,7 +110,9 @@ def restore_resume_state(model: keras.Model, resume: ResumeState) -> None:
         model.optimizer.build(model.trainable_variables)
     variables = model.optimizer.variables
     if len(variables) != len(resume.optimizer):
-        raise ValueError(f"the saved optimizer state has {len(resume.optimizer)} variables, this model's optimizer {len(variables)}")
+        raise ValueError(
+            f"the saved optimizer state has {len(resume.optimizer)} variables, this model's optimizer {len(variables)}"
+        )
     for variable, value in zip(variables, resume.optimizer, strict=True):
         variable.assign(value)
 
@@ -161,7 +173,13 @@ class RunFilesWriter:
             self._resume = resume
             self._ready.notify()
 
-    def finish(self, best: Weights | None, last: Weights | None, resume: ResumeState | None, timeout: float | None = None) -> bool:
+    def finish(
+        self,
+        best: Weights | None,
+        last: Weights | None,
+        resume: ResumeState | None,
+        timeout: float | None = None,
+    ) -> bool:
         """Write what is left (the best model at once, the last epoch's where it differs) and stop.
 
         Returns True when everything reached the disk.
@@ -196,7 +214,9 @@ class RunFilesWriter:
         return self._best is not None or self._last is not None or self._resume is not None
 
     def _model_due(self) -> bool:
-        return self._best is not None and (self._closing or time.monotonic() - self._last_model_write >= MODEL_EVERY_S)
+        return self._best is not None and (
+            self._closing or time.monotonic() - self._last_model_write >= MODEL_EVERY_S
+        )
 
     def _due(self) -> bool:
         return self._model_due() or self._resume is not None or (self._closing and self._pending())
@@ -206,7 +226,9 @@ class RunFilesWriter:
             return None if not self._closing else 0.05
         return max(0.01, MODEL_EVERY_S - (time.monotonic() - self._last_model_write))
 
-    def _write(self, best: Weights | None, last: Weights | None, resume: ResumeState | None) -> None:
+    def _write(
+        self, best: Weights | None, last: Weights | None, resume: ResumeState | None
+    ) -> None:
         try:
             if best is not None:
                 self._last_model_write = time.monotonic()

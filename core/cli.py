@@ -34,7 +34,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and one line, as every bad input does."""
 
     def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"layerlab: {message} (see 'layerlab {self.prog.split()[-1]} --help')\n")
+        self.exit(
+            EXIT_BAD_INPUT, f"layerlab: {message} (see 'layerlab {self.prog.split()[-1]} --help')\n"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,19 +45,55 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train an experiment spec without a screen")
     train.add_argument("spec", nargs="?", help="the experiment spec (.toml)")
     train.add_argument("--data", help="read the data from this file or folder instead of data.path")
-    train.add_argument("--epochs", type=_positive, help=f"train at most this many epochs (1 to {specs.MAX_EPOCHS:,})")
-    train.add_argument("--seed", type=_natural, help=f"seed of the split and the initial weights (0 to {specs.MAX_SEED:,})")
-    train.add_argument("--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)")
+    train.add_argument(
+        "--epochs",
+        type=_positive,
+        help=f"train at most this many epochs (1 to {specs.MAX_EPOCHS:,})",
+    )
+    train.add_argument(
+        "--seed",
+        type=_natural,
+        help=f"seed of the split and the initial weights (0 to {specs.MAX_SEED:,})",
+    )
+    train.add_argument(
+        "--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)"
+    )
     train.add_argument("--json", action="store_true", help="print one JSON event per line")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped, killed or crashed run in its own folder")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a stopped, killed or crashed run in its own folder",
+    )
     several = "several processes (JAX): "
-    train.add_argument("--coordinator", metavar="HOST:PORT", help=several + "where process 0 listens; with --num-processes and --process-id")
-    train.add_argument("--num-processes", metavar="N", type=_processes, help=several + "how many train together (2 or more)")
-    train.add_argument("--process-id", metavar="I", type=_natural, help=several + "this one's id, 0 to N-1 (0 writes the run folder)")
-    train.add_argument("--peer-timeout", metavar="SECONDS", type=_seconds, help=several + f"wait this long for the others, and to notice one gone (default {cluster.DEFAULT_PEER_TIMEOUT_S:g})")
+    train.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help=several + "where process 0 listens; with --num-processes and --process-id",
+    )
+    train.add_argument(
+        "--num-processes",
+        metavar="N",
+        type=_processes,
+        help=several + "how many train together (2 or more)",
+    )
+    train.add_argument(
+        "--process-id",
+        metavar="I",
+        type=_natural,
+        help=several + "this one's id, 0 to N-1 (0 writes the run folder)",
+    )
+    train.add_argument(
+        "--peer-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help=several
+        + f"wait this long for the others, and to notice one gone (default {cluster.DEFAULT_PEER_TIMEOUT_S:g})",
+    )
     sub.add_parser("datasets", help="list the built-in data sets")
     sub.add_parser("examples", help="list the example specs")
-    example = sub.add_parser("example", help="copy an example spec and its data into a folder, to edit")
+    example = sub.add_parser(
+        "example", help="copy an example spec and its data into a folder, to edit"
+    )
     example.add_argument("name", help="an example's name (see 'layerlab examples')")
     example.add_argument("dir", nargs="?", default=".", help="where to copy it (default: here)")
     return parser
@@ -81,7 +119,9 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds, more than 0 and at most 86,400, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected seconds, more than 0 and at most 86,400, got {text!r}"
+        )
     return value
 
 
@@ -99,7 +139,9 @@ def _cluster(args: argparse.Namespace) -> cluster.Cluster | None:
     except ValueError as exc:
         parser.error(f"--coordinator: {exc}")
     if not args.process_id < args.num_processes:
-        parser.error(f"--process-id must be from 0 to {args.num_processes - 1} (--num-processes {args.num_processes}), got {args.process_id}")
+        parser.error(
+            f"--process-id must be from 0 to {args.num_processes - 1} (--num-processes {args.num_processes}), got {args.process_id}"
+        )
     return cluster.Cluster(args.coordinator, args.num_processes, args.process_id, timeout)
 
 
@@ -128,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         if together is not None and not supervisor.supervised():
             return supervisor.supervise(sys.argv[1:] if argv is None else list(argv), together)
         if together is not None:
-            cluster.configure(together if together.source == "flags" else None, together.peer_timeout)
+            cluster.configure(
+                together if together.source == "flags" else None, together.peer_timeout
+            )
         return _train(args, together)
     if args.command == "datasets":
         return _datasets()
@@ -145,8 +189,12 @@ def _datasets() -> int:
     for name in builtin_names():
         info = describe_builtin(name)
         shape = "×".join(str(s) for s in info.input_shape)
-        print(f"{name:<14} {info.task:<11} {info.samples:>6} samples  {shape:<8} {info.description}")
-    print("\nAlso: keras:mnist, keras:fashion_mnist, keras:cifar10 (downloaded once), or a CSV/TSV/Parquet file or an image folder as data.path.")
+        print(
+            f"{name:<14} {info.task:<11} {info.samples:>6} samples  {shape:<8} {info.description}"
+        )
+    print(
+        "\nAlso: keras:mnist, keras:fashion_mnist, keras:cifar10 (downloaded once), or a CSV/TSV/Parquet file or an image folder as data.path."
+    )
     return EXIT_OK
 
 
@@ -161,7 +209,10 @@ def _copy_example(name: str, folder: Path) -> int:
         print(f"layerlab: no example named {name!r}; the examples are {names}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FileExistsError as exc:
-        print(f"layerlab: {exc.filename} exists already; give another folder or move it away", file=sys.stderr)
+        print(
+            f"layerlab: {exc.filename} exists already; give another folder or move it away",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"layerlab: cannot copy into {folder}: {exc.strerror or exc}", file=sys.stderr)
@@ -190,7 +241,11 @@ def _train(args: argparse.Namespace, together: cluster.Cluster | None = None) ->
 
     root = Path(args.resume).expanduser().parent if args.resume else runs.runs_root(args.runs_dir)
     # A new run's log waits beside the runs until its folder exists; a resumed run's goes on.
-    log_path = Path(args.resume).expanduser() / "log.txt" if args.resume else root / f".layerlab-{os.getpid()}.log"
+    log_path = (
+        Path(args.resume).expanduser() / "log.txt"
+        if args.resume
+        else root / f".layerlab-{os.getpid()}.log"
+    )
     if args.resume and not Path(args.resume).expanduser().is_dir():
         print(f"layerlab: --resume: no such run folder: {args.resume}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -209,7 +264,10 @@ def _train(args: argparse.Namespace, together: cluster.Cluster | None = None) ->
         return _train_quietly(spec, args, root, log_path, terminal, signals)
     except Exception as exc:  # the last guard: a line for the user, the traceback for the log
         traceback.print_exc()
-        print(f"layerlab: internal error: {type(exc).__name__}: {exc} (details in {log_path})", file=terminal)
+        print(
+            f"layerlab: internal error: {type(exc).__name__}: {exc} (details in {log_path})",
+            file=terminal,
+        )
         return EXIT_FAILED
 
 
@@ -224,9 +282,14 @@ def _train_spec(args: argparse.Namespace) -> specs.Spec | None:
     """The spec to train (None for --resume, which trains the run's own), with the flags applied."""
     if args.resume:
         if args.spec:
-            raise specs.SpecError("give a SPEC or --resume RUN_DIR, not both (a resumed run trains its own spec.toml)", "--resume")
+            raise specs.SpecError(
+                "give a SPEC or --resume RUN_DIR, not both (a resumed run trains its own spec.toml)",
+                "--resume",
+            )
         if args.seed is not None or args.data:
-            raise specs.SpecError("a resumed run keeps its own seed and data; leave out --seed and --data", "--resume")
+            raise specs.SpecError(
+                "a resumed run keeps its own seed and data; leave out --seed and --data", "--resume"
+            )
         return None
     if not args.spec:
         raise specs.SpecError("expected a spec file to train, or --resume RUN_DIR", "train")
@@ -277,24 +340,38 @@ class _Signals:
         if signum == signal.SIGHUP:
             _detach_from_terminal(self.terminal)
         now = time.monotonic()
-        if self.code is not None and signum == signal.SIGINT and now - self.first_at < ABANDON_WITHIN_S:
+        if (
+            self.code is not None
+            and signum == signal.SIGINT
+            and now - self.first_at < ABANDON_WITHIN_S
+        ):
             self._abandon()
         if self.code is None:
             self.code, self.first_at = SIGNAL_EXITS[signum], now
         session = self.session
         if session is None or not session.alive:
             _drop_temporary_log(self.log_path)
-            self._say(f"interrupted ({signal.Signals(signum).name}) before training began: nothing was written")
+            self._say(
+                f"interrupted ({signal.Signals(signum).name}) before training began: nothing was written"
+            )
             os._exit(self.code)
         session.stop()
-        self._say(f"{signal.Signals(signum).name}: stopping after the batch in progress, keeping the best weights (Ctrl-C again within {ABANDON_WITHIN_S:.0f} s to abandon at once)")
+        self._say(
+            f"{signal.Signals(signum).name}: stopping after the batch in progress, keeping the best weights (Ctrl-C again within {ABANDON_WITHIN_S:.0f} s to abandon at once)"
+        )
 
     def _abandon(self) -> None:
         session = self.session
         saved = session.saved_epoch if session is not None else 0
         where = session.run_dir if session is not None else None
-        kept = f"model.keras in {where} holds epoch {saved}" if saved else "no model was written yet"
-        self._say(f"abandoned: {kept}; history.csv has every finished epoch (resume with layerlab train --resume {where})" if where else "abandoned before training began: nothing was written")
+        kept = (
+            f"model.keras in {where} holds epoch {saved}" if saved else "no model was written yet"
+        )
+        self._say(
+            f"abandoned: {kept}; history.csv has every finished epoch (resume with layerlab train --resume {where})"
+            if where
+            else "abandoned before training began: nothing was written"
+        )
         if where is None:
             _drop_temporary_log(self.log_path)
         os._exit(EXIT_INTERRUPTED)
@@ -315,7 +392,14 @@ def _detach_from_terminal(terminal: TextIO) -> None:
     os.close(devnull)
 
 
-def _train_quietly(spec: specs.Spec | None, args: argparse.Namespace, root: Path, log_path: Path, terminal: TextIO, signals: _Signals) -> int:
+def _train_quietly(
+    spec: specs.Spec | None,
+    args: argparse.Namespace,
+    root: Path,
+    log_path: Path,
+    terminal: TextIO,
+    signals: _Signals,
+) -> int:
     quiet_environment()
     import keras
 
@@ -358,10 +442,20 @@ def _end_together(session: Any, shard: dict[str, Any], terminal: TextIO) -> None
     who = f"process {shard['process_id']} of {shard['processes']}"
     result = session.result
     if isinstance(result, events.Finished) and session.model is not None:
-        print(f"layerlab: {who} weights checksum {cluster.weights_checksum(session.model.get_weights())}", file=sys.stderr, flush=True)
+        print(
+            f"layerlab: {who} weights checksum {cluster.weights_checksum(session.model.get_weights())}",
+            file=sys.stderr,
+            flush=True,
+        )
         return
-    if isinstance(result, events.Failed) and any(word in result.error for word in ("Gloo", "peer", "heartbeat", "coordination")):
-        print(f"layerlab: {who} stopped: another process left the run (coordinator {shard['coordinator']})", file=terminal, flush=True)
+    if isinstance(result, events.Failed) and any(
+        word in result.error for word in ("Gloo", "peer", "heartbeat", "coordination")
+    ):
+        print(
+            f"layerlab: {who} stopped: another process left the run (coordinator {shard['coordinator']})",
+            file=terminal,
+            flush=True,
+        )
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     os._exit(EXIT_FAILED)
@@ -369,7 +463,12 @@ def _end_together(session: Any, shard: dict[str, Any], terminal: TextIO) -> None
 
 def _adopt_log(event: events.Event, log_path: Path, name: str = "log.txt") -> None:
     """Move the process log into the run folder once it exists (`name` in it); the open descriptor follows."""
-    if isinstance(event, events.RunStarted) and event.run_dir and log_path.name != "log.txt" and log_path.exists():
+    if (
+        isinstance(event, events.RunStarted)
+        and event.run_dir
+        and log_path.name != "log.txt"
+        and log_path.exists()
+    ):
         target = Path(event.run_dir) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         log_path.replace(target)

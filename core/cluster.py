@@ -24,7 +24,9 @@ from .strategy import AcceleratorError, Machine
 
 DEFAULT_PEER_TIMEOUT_S = 60.0
 _RUN_DIR_KEY = "layerlab/run_dir"
-_ADDRESS = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(?P<port>[0-9]{1,5})$")
+_ADDRESS = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(?P<port>[0-9]{1,5})$"
+)
 
 
 class ClusterError(AcceleratorError):
@@ -56,7 +58,10 @@ class Cluster:
     def tf_config(self) -> dict[str, Any]:
         """The same cluster as TF_CONFIG would say it (only the coordinator's address matters to JAX)."""
         others = [f"process-{i}" for i in range(1, self.processes)]
-        return {"cluster": {"worker": [self.coordinator, *others]}, "task": {"type": "worker", "index": self.process_id}}
+        return {
+            "cluster": {"worker": [self.coordinator, *others]},
+            "task": {"type": "worker", "index": self.process_id},
+        }
 
 
 @dataclass
@@ -89,7 +94,9 @@ def from_workers(workers: list[str], index: int) -> Cluster:
     return Cluster(workers[0], len(workers), index, _settings.peer_timeout, "TF_CONFIG")
 
 
-def from_tf_config(config: dict[str, Any] | None, peer_timeout: float = DEFAULT_PEER_TIMEOUT_S) -> Cluster | None:
+def from_tf_config(
+    config: dict[str, Any] | None, peer_timeout: float = DEFAULT_PEER_TIMEOUT_S
+) -> Cluster | None:
     """The cluster a parsed TF_CONFIG lists, or None when it lists fewer than two workers."""
     machine = Machine("jax", tf_config=config)
     workers = machine.workers
@@ -144,7 +151,9 @@ def join(cluster: Cluster) -> None:
             heartbeat_timeout_seconds=timeout,
         )
     except Exception as exc:
-        raise ClusterError(f"JAX could not start its runtime with the coordinator {cluster.coordinator}: {exc}") from exc
+        raise ClusterError(
+            f"JAX could not start its runtime with the coordinator {cluster.coordinator}: {exc}"
+        ) from exc
 
 
 def _meet(cluster: Cluster) -> None:
@@ -159,9 +168,15 @@ def _meet(cluster: Cluster) -> None:
 
 def _host_meeting(cluster: Cluster, port: int, deadline: float) -> None:
     try:
-        server = socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True) if socket.has_dualstack_ipv6() else socket.create_server(("", port))
+        server = (
+            socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True)
+            if socket.has_dualstack_ipv6()
+            else socket.create_server(("", port))
+        )
     except OSError as exc:
-        raise ClusterError(f"the coordinator cannot listen on port {port} ({exc.strerror}); choose a free port for --coordinator") from None
+        raise ClusterError(
+            f"the coordinator cannot listen on port {port} ({exc.strerror}); choose a free port for --coordinator"
+        ) from None
     arrived: dict[int, socket.socket] = {}
     try:
         with server:
@@ -189,7 +204,12 @@ def _greet(cluster: Cluster, conn: socket.socket, arrived: dict[int, socket.sock
     except OSError:
         conn.close()
         return
-    ok = len(words) == 3 and words[0] == "layerlab" and words[1] == str(cluster.processes) and words[2].isdigit()
+    ok = (
+        len(words) == 3
+        and words[0] == "layerlab"
+        and words[1] == str(cluster.processes)
+        and words[2].isdigit()
+    )
     pid = int(words[2]) if ok else -1
     if not ok or pid == 0 or pid >= cluster.processes or pid in arrived:
         why = f"process 0 expects {cluster.processes} processes with distinct ids 1 to {cluster.processes - 1}; got {' '.join(words[1:]) or 'nothing'}"
@@ -215,9 +235,13 @@ def _attend_meeting(cluster: Cluster, host: str, port: int, deadline: float) -> 
         if answer == "go":
             return
         if answer.startswith("missing "):
-            raise ClusterError(_missing_line(cluster, [int(i) for i in answer.split()[1].split(",")]))
+            raise ClusterError(
+                _missing_line(cluster, [int(i) for i in answer.split()[1].split(",")])
+            )
         if answer.startswith("refused "):
-            raise ClusterError(f"the coordinator {cluster.coordinator} turned this process away: {answer[8:]}")
+            raise ClusterError(
+                f"the coordinator {cluster.coordinator} turned this process away: {answer[8:]}"
+            )
         time.sleep(0.2)  # an empty answer: process 0 went away; try again until the deadline
 
 
@@ -265,10 +289,18 @@ def shard(data: Any, cluster: Cluster) -> tuple[Any, dict[str, Any]]:
             continue
         per = len(x) // n
         if per == 0:
-            raise ClusterError(f"the {split} split has {len(x)} rows, fewer than the {n} processes; use more data or fewer processes")
+            raise ClusterError(
+                f"the {split} split has {len(x)} rows, fewer than the {n} processes; use more data or fewer processes"
+            )
         rows = np.arange(i, per * n, n)
         changes[f"x_{split}"], changes[f"y_{split}"] = x[rows], y[rows]
-        info[f"{split}_rows"] = {"of": len(x), "count": per, "start": i, "step": n, "checksum": _checksum(x[rows])}
+        info[f"{split}_rows"] = {
+            "of": len(x),
+            "count": per,
+            "start": i,
+            "step": n,
+            "checksum": _checksum(x[rows]),
+        }
     note = f"Process {i} of {n} trains on rows {i}::{n} of each split ({info['train_rows']['count']} training rows)."
     return dataclasses.replace(data, **changes, notes=[*data.notes, note]), info
 
@@ -307,7 +339,9 @@ def await_run_dir(timeout_s: float) -> str:
     try:
         return str(_client().blocking_key_value_get(_RUN_DIR_KEY, int(timeout_s * 1000)))
     except Exception as exc:
-        raise ClusterError(f"process 0 did not make the run folder within {timeout_s:g} s: {exc}") from exc
+        raise ClusterError(
+            f"process 0 did not make the run folder within {timeout_s:g} s: {exc}"
+        ) from exc
 
 
 def _client() -> Any:

@@ -43,7 +43,6 @@ class LayerlabError(ValueError):
         return f"{self.where}: {self.problem}" if self.where else self.problem
 
 
-
 def log_failure(what: str, exc: BaseException) -> None:
     """Log a failure that a screen shows as words: bad input in one line, anything else with its
     traceback (to the app's log, or a run's log.txt).

@@ -49,7 +49,10 @@ NON_FINITE = "non_finite"
 def _strict(value: Any, path: str, non_finite: dict[str, str]) -> Any:
     """`value` with JSON's own types only; each non-finite number becomes None, noted by path."""
     if isinstance(value, dict):
-        return {str(k): _strict(v, f"{path}.{k}" if path else str(k), non_finite) for k, v in value.items()}
+        return {
+            str(k): _strict(v, f"{path}.{k}" if path else str(k), non_finite)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_strict(v, f"{path}[{i}]", non_finite) for i, v in enumerate(value)]
     if value is None or isinstance(value, str | bool | int):
@@ -192,7 +195,19 @@ class Failed(Event):
 
 EVENTS: dict[str, type[Event]] = {
     cls.event: cls
-    for cls in (RunStarted, EpochStarted, BatchEnded, EpochEnded, EarlyStopped, NanDetected, Paused, Resumed, Stopped, Finished, Failed)
+    for cls in (
+        RunStarted,
+        EpochStarted,
+        BatchEnded,
+        EpochEnded,
+        EarlyStopped,
+        NanDetected,
+        Paused,
+        Resumed,
+        Stopped,
+        Finished,
+        Failed,
+    )
 }
 
 
@@ -236,4 +251,6 @@ class EventBus:
             try:
                 subscriber(event)
             except Exception:  # a broken view must not stop training
-                logging.getLogger("layerlab").exception("a subscriber failed on the %s event (%r)", event.event, subscriber)
+                logging.getLogger("layerlab").exception(
+                    "a subscriber failed on the %s event (%r)", event.event, subscriber
+                )

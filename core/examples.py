@@ -43,14 +43,17 @@ def example_path(name: str = DEFAULT_EXAMPLE) -> Path:
     return path
 
 
-
 def data_files(spec_path: Path) -> list[Path]:
     """The data files beside an example that its spec reads (data.path, relative)."""
     import tomllib
 
     data = tomllib.loads(spec_path.read_text(encoding="utf-8")).get("data", {})
     names = [data.get("path"), data.get("valid_path")]
-    return [spec_path.parent / n for n in names if isinstance(n, str) and not Path(n).is_absolute() and (spec_path.parent / n).is_file()]
+    return [
+        spec_path.parent / n
+        for n in names
+        if isinstance(n, str) and not Path(n).is_absolute() and (spec_path.parent / n).is_file()
+    ]
 
 
 def copy_example(name: str, folder: Path) -> list[Path]:

@@ -120,7 +120,9 @@ def _pretrained(params: dict[str, Any], input_shape: Shape, name: str | None) ->
     weights = params.get("weights", "imagenet")
     try:
         base = getattr(keras.applications, cls_name)(
-            include_top=False, weights=None if weights == "none" else "imagenet", input_shape=tuple(input_shape)
+            include_top=False,
+            weights=None if weights == "none" else "imagenet",
+            input_shape=tuple(input_shape),
         )
     except Exception as exc:  # a download that fails offline surfaces here
         raise ModelError(
@@ -140,7 +142,10 @@ def check(layers: list[LayerSpec], input_shape: Shape, load_weights: bool = Fals
     and the rows after it keep their types so the builder can still show them.
     """
     input_shape = tuple(input_shape)
-    rows = [LayerRow(i, layer.type, describe(layer.type, layer.params)) for i, layer in enumerate(layers)]
+    rows = [
+        LayerRow(i, layer.type, describe(layer.type, layer.params))
+        for i, layer in enumerate(layers)
+    ]
     report = BuildReport(input_shape, rows)
     inputs = keras.Input(shape=input_shape)
     x = inputs
@@ -162,11 +167,15 @@ def check(layers: list[LayerSpec], input_shape: Shape, load_weights: bool = Fals
         rows[i].params = keras_layer.count_params()
         rows[i].trainable = sum(int(_size(w)) for w in keras_layer.trainable_weights)
     if not layers:
-        report.error = ModelError("the model has no layers", None, "add a layer with 'a', e.g. Dense(1)")
+        report.error = ModelError(
+            "the model has no layers", None, "add a layer with 'a', e.g. Dense(1)"
+        )
         return report
     try:
         report.model = keras.Model(inputs, x)
-    except Exception as exc:  # e.g. Keras' graph walk exceeding the recursion limit on a very deep stack
+    except (
+        Exception
+    ) as exc:  # e.g. Keras' graph walk exceeding the recursion limit on a very deep stack
         report.error = _whole_stack_error(exc, len(layers))
     return report
 
@@ -195,7 +204,10 @@ def _check_input(layer: LayerSpec, shape: Shape) -> None:
             f"Dense gets feature maps {_fmt(shape)}: it would act on each pixel separately",
             fix="insert Flatten or GlobalAveragePooling2D before it (the head goes after the base)",
         )
-    if layer.type in ("Conv2D", "MaxPool2D", "AveragePooling2D", "GlobalAveragePooling2D") and rank != 3:
+    if (
+        layer.type in ("Conv2D", "MaxPool2D", "AveragePooling2D", "GlobalAveragePooling2D")
+        and rank != 3
+    ):
         raise ModelError(
             f"{layer.type} needs images (height, width, channels), but its input is {_fmt(shape)}",
             fix="use it on an image data set (digits, stripes, an image folder), before Flatten",
@@ -214,7 +226,12 @@ def _fix_for(layer: LayerSpec, shape: Shape) -> str:
 
 
 def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("?" if s is None else str(s) for s in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def keep_tensorflow_out() -> None:
@@ -247,7 +264,9 @@ def build(spec: Spec, input_shape: Shape, seed: int | None = None) -> keras.Mode
     if report.error:
         raise report.error
     try:
-        model = keras.Sequential([keras.Input(shape=tuple(input_shape))], name=model_name(spec.name))
+        model = keras.Sequential(
+            [keras.Input(shape=tuple(input_shape))], name=model_name(spec.name)
+        )
         for layer in report.model.layers[1:]:
             model.add(layer)
     except Exception as exc:  # a stack that built layer by layer but not as a Sequential model
@@ -306,41 +325,67 @@ def resolve_metrics(compile_spec: CompileSpec, task: str, output_units: int | No
     return metrics
 
 
-def head_warnings(layers: list[LayerSpec], report: BuildReport, task: str, n_classes: int, loss: str) -> list[str]:
+def head_warnings(
+    layers: list[LayerSpec], report: BuildReport, task: str, n_classes: int, loss: str
+) -> list[str]:
     """Where the head or the loss does not fit the task, in words, with the fix."""
     out_shape = report.output_shape
     if not layers or out_shape is None:
         return []
     units = out_shape[-1] if len(out_shape) == 1 else None
     last = layers[-1]
-    activation = last.params.get("activation", LAYERS[last.type].param("activation").default) if last.type in ("Dense",) else None
+    activation = (
+        last.params.get("activation", LAYERS[last.type].param("activation").default)
+        if last.type in ("Dense",)
+        else None
+    )
     warnings: list[str] = []
     if len(out_shape) != 1:
-        warnings.append(f"the output is {_fmt(out_shape)}, not one vector: end the stack with Flatten and a Dense head")
+        warnings.append(
+            f"the output is {_fmt(out_shape)}, not one vector: end the stack with Flatten and a Dense head"
+        )
         return warnings
     if task == "regression":
         if units != 1:
-            warnings.append(f"regression predicts one number, but the head has {units} units: end with Dense(1)")
+            warnings.append(
+                f"regression predicts one number, but the head has {units} units: end with Dense(1)"
+            )
         if activation in ("sigmoid", "softmax"):
             warnings.append(f"a regression head should be linear, not {activation}")
-        if loss in ("binary_crossentropy", "sparse_categorical_crossentropy", "categorical_crossentropy"):
+        if loss in (
+            "binary_crossentropy",
+            "sparse_categorical_crossentropy",
+            "categorical_crossentropy",
+        ):
             warnings.append(f"{loss} is a classification loss; regression uses mae, mse or huber")
     elif task == "binary":
         if units == 1 and activation != "sigmoid":
-            warnings.append("a binary head with one unit needs activation 'sigmoid' (probability of class 1)")
+            warnings.append(
+                "a binary head with one unit needs activation 'sigmoid' (probability of class 1)"
+            )
         if units not in (1, 2):
-            warnings.append(f"binary classification has 2 classes, but the head has {units} units: use Dense(1, sigmoid)")
+            warnings.append(
+                f"binary classification has 2 classes, but the head has {units} units: use Dense(1, sigmoid)"
+            )
         if loss in ("mae", "mse", "huber"):
-            warnings.append(f"{loss} is a regression loss; binary classification uses binary_crossentropy")
+            warnings.append(
+                f"{loss} is a regression loss; binary classification uses binary_crossentropy"
+            )
         if units == 1 and loss == "sparse_categorical_crossentropy":
-            warnings.append("sparse_categorical_crossentropy needs one unit per class; use binary_crossentropy with Dense(1, sigmoid)")
+            warnings.append(
+                "sparse_categorical_crossentropy needs one unit per class; use binary_crossentropy with Dense(1, sigmoid)"
+            )
     elif task == "multiclass":
         if units != n_classes:
-            warnings.append(f"there are {n_classes} classes, but the head has {units} units: use Dense({n_classes}, softmax)")
+            warnings.append(
+                f"there are {n_classes} classes, but the head has {units} units: use Dense({n_classes}, softmax)"
+            )
         if activation not in (None, "softmax"):
             warnings.append(f"a multiclass head needs activation 'softmax', not {activation}")
         if loss in ("mae", "mse", "huber", "binary_crossentropy"):
-            warnings.append(f"{loss} does not fit {n_classes} classes; use sparse_categorical_crossentropy")
+            warnings.append(
+                f"{loss} does not fit {n_classes} classes; use sparse_categorical_crossentropy"
+            )
     return warnings
 
 
@@ -358,7 +403,9 @@ _OPTIMIZERS = {
 
 
 def make_optimizer(compile_spec: CompileSpec) -> keras.optimizers.Optimizer:
-    return getattr(keras.optimizers, _OPTIMIZERS[compile_spec.optimizer])(learning_rate=compile_spec.learning_rate)
+    return getattr(keras.optimizers, _OPTIMIZERS[compile_spec.optimizer])(
+        learning_rate=compile_spec.learning_rate
+    )
 
 
 def compile_model(model: keras.Model, spec: Spec, task: str) -> tuple[str, list[str]]:
@@ -366,7 +413,9 @@ def compile_model(model: keras.Model, spec: Spec, task: str) -> tuple[str, list[
     units = model.output_shape[-1] if len(model.output_shape) == 2 else None
     loss = resolve_loss(spec.compile, task, units)
     metrics = resolve_metrics(spec.compile, task, units)
-    keras_metrics = [keras.metrics.RootMeanSquaredError(name="rmse") if m == "rmse" else m for m in metrics]
+    keras_metrics = [
+        keras.metrics.RootMeanSquaredError(name="rmse") if m == "rmse" else m for m in metrics
+    ]
     keras_metrics = [keras.metrics.AUC(name="auc") if m == "auc" else m for m in keras_metrics]
     model.compile(optimizer=make_optimizer(spec.compile), loss=loss, metrics=keras_metrics)
     return loss, metrics

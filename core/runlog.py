@@ -57,11 +57,15 @@ class RunLog:
         level = logging.WARNING if tone is words.Tone.BAD else logging.INFO
         # A run that crashed publishes Failed while its exception is being handled: keep the traceback.
         crash = sys.exc_info() if isinstance(event, events.Failed) else (None, None, None)
-        exc_info = crash if crash[1] is not None and not isinstance(crash[1], LayerlabError) else None
+        exc_info = (
+            crash if crash[1] is not None and not isinstance(crash[1], LayerlabError) else None
+        )
         if lines.isEnabledFor(level):
             lines.log(level, text, exc_info=exc_info)
         else:  # the program logs only warnings: the run's log.txt still tells the whole run
-            self.handler.handle(lines.makeRecord(lines.name, level, __file__, 0, text, (), exc_info))
+            self.handler.handle(
+                lines.makeRecord(lines.name, level, __file__, 0, text, (), exc_info)
+            )
 
     def close(self) -> None:
         """Stop writing: no more records, warnings or events reach log.txt."""
@@ -87,11 +91,13 @@ class RunLogHandler(logging.Handler):
             here = _stat(self.path)
             if here is not None and _same(here, _fstat(2)):
                 self._close_own()
-                if getattr(record, "on_stderr", False):  # a warning, which Python wrote there already
+                if getattr(
+                    record, "on_stderr", False
+                ):  # a warning, which Python wrote there already
                     return
                 data = (self.format(record) + "\n").encode("utf-8", "replace")
                 while data:
-                    data = data[os.write(2, data):]
+                    data = data[os.write(2, data) :]
             elif record.thread == self.thread:
                 self._append(here, self.format(record) + "\n")
         except Exception:
@@ -158,7 +164,14 @@ def _follow_warnings(handler: RunLogHandler, on: bool) -> None:
                 warnings.showwarning = _shown_before
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     _shown_before(message, category, filename, lineno, file, line)
     text = warnings.formatwarning(message, category, filename, lineno, line).rstrip()
     record = logging.LogRecord("py.warnings", logging.WARNING, filename, lineno, text, None, None)

@@ -62,7 +62,9 @@ class RunBusy(OSError):
     def __init__(self, run_dir: Path, pid: int | None):
         self.pid = pid
         who = f"process {pid}" if pid else "another process"
-        super().__init__(f"{run_dir} is being written by {who}; wait for it to end or stop it first")
+        super().__init__(
+            f"{run_dir} is being written by {who}; wait for it to end or stop it first"
+        )
 
 
 class RunLock:
@@ -118,7 +120,14 @@ class RunWriter:
     the screen.
     """
 
-    def __init__(self, run_dir: Path, spec: specs.Spec, provenance: dict[str, Any] | None = None, *, resume_epoch: int | None = None):
+    def __init__(
+        self,
+        run_dir: Path,
+        spec: specs.Spec,
+        provenance: dict[str, Any] | None = None,
+        *,
+        resume_epoch: int | None = None,
+    ):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.error: OSError | None = None
@@ -211,7 +220,9 @@ def keep_epochs(run_dir: Path, epochs: int) -> None:
     events_file = run_dir / "events.jsonl"
     if events_file.exists():
         kept_events = []
-        for line in events_file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
+        for line in events_file.read_text(encoding="utf-8", errors="replace").splitlines(
+            keepends=True
+        ):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -220,7 +231,13 @@ def keep_epochs(run_dir: Path, epochs: int) -> None:
                 continue
             if record.get("event") == "epoch_end" and record.get("epoch", 0) > epochs:
                 break
-            if record.get("event") not in ("stopped", "finished", "failed", "early_stopping", "nan_detected"):
+            if record.get("event") not in (
+                "stopped",
+                "finished",
+                "failed",
+                "early_stopping",
+                "nan_detected",
+            ):
                 kept_events.append(line)  # as written: strict JSON stays strict
         replace_text(events_file, "".join(kept_events))
     for stale in ("summary.txt", "last.keras"):
@@ -298,7 +315,9 @@ def read_history(path: Path) -> list[dict[str, float]]:
         return []
     header = lines[0]
     if "epoch" not in header or "" in header or len(set(header)) != len(header):
-        raise RunDamaged(f"history.csv's first line is not a header with an epoch column: {','.join(header)[:60]!r}")
+        raise RunDamaged(
+            f"history.csv's first line is not a header with an epoch column: {','.join(header)[:60]!r}"
+        )
     rows: list[dict[str, float]] = []
     for line in lines[1:]:
         try:
@@ -351,7 +370,9 @@ def _read_into(record: RunRecord, path: Path) -> str | None:
         record.events = read_events(path / "events.jsonl")
         done = record.finished
         if done is not None:
-            summary_text(cast(Finished, from_dict(done)))  # the Runs screen shows it: it must have every field
+            summary_text(
+                cast(Finished, from_dict(done))
+            )  # the Runs screen shows it: it must have every field
     except OSError as exc:
         return f"{reading} cannot be read: {exc.strerror or exc}"
     except UnicodeDecodeError as exc:

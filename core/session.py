@@ -101,7 +101,14 @@ class TrainingSession:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, *, epochs: int | None = None, dataset: Dataset | None = None, command: list[str] | None = None) -> TrainingSession:
+    def from_run(
+        cls,
+        run_dir: str | Path,
+        *,
+        epochs: int | None = None,
+        dataset: Dataset | None = None,
+        command: list[str] | None = None,
+    ) -> TrainingSession:
         """A session that continues the run in `run_dir` from its last saved epoch, in place.
 
         Raises ResumeError (a bad input) when the folder is not a run, is being written by a live
@@ -112,7 +119,9 @@ class TrainingSession:
             raise ResumeError("is not a run folder (it has no spec.toml)", "", run_dir)
         pid = runs.writer_pid(run_dir)
         if pid:
-            raise ResumeError(f"is still being written by process {pid}; stop it before resuming", "", run_dir)
+            raise ResumeError(
+                f"is still being written by process {pid}; stop it before resuming", "", run_dir
+            )
         spec = specs.load(run_dir / "spec.toml")
         if epochs is not None:
             spec.fit.epochs = epochs
@@ -191,7 +200,11 @@ class TrainingSession:
         shard = None
         if plan.strategy == "multi_worker":  # each process trains on its own rows
             data, shard = cluster.shard(data, cluster.from_workers(plan.workers, plan.worker_index))
-            shard.update(replicas=plan.replicas, per_replica_batch=plan.per_replica_batch, global_batch=plan.global_batch)
+            shard.update(
+                replicas=plan.replicas,
+                per_replica_batch=plan.per_replica_batch,
+                global_batch=plan.global_batch,
+            )
         with accel.apply(plan):
             model = models.build(spec, data.input_shape, seed=spec.data.seed)
             loss, metrics = models.compile_model(model, spec, data.task)
@@ -199,7 +212,11 @@ class TrainingSession:
                 try:
                     restore_resume_state(model, self._resume)
                 except ValueError as exc:
-                    raise ResumeError(f"its saved state does not fit the model: {exc}", "resume.npz", self.resume_dir) from None
+                    raise ResumeError(
+                        f"its saved state does not fit the model: {exc}",
+                        "resume.npz",
+                        self.resume_dir,
+                    ) from None
         self.prepared = Prepared(data, model, loss, metrics, plan, shard)
         # Its description, for copies made in other threads (Inspect's): under JAX the live
         # model's variables hold no value while an epoch runs, so it is taken now.
@@ -214,7 +231,11 @@ class TrainingSession:
         assert run_dir is not None
         done = runs.read_run(run_dir).finished
         if done and done.get("reason") == "early_stopping":
-            raise ResumeError(f"early stopping ended this run at epoch {done.get('epochs_run')}; there is nothing to resume", "", run_dir)
+            raise ResumeError(
+                f"early stopping ended this run at epoch {done.get('epochs_run')}; there is nothing to resume",
+                "",
+                run_dir,
+            )
         recorded = runs.read_provenance(run_dir).get("data_fingerprint")
         current = runs.data_fingerprint(self.spec.data_path(), self.spec.data.name)
         if recorded and recorded != current:
@@ -229,7 +250,11 @@ class TrainingSession:
             try:
                 self._resume = read_resume_state(resume_path)
             except (OSError, ValueError, KeyError) as exc:
-                raise ResumeError(f"its resume state cannot be read ({exc}); start a new run instead", "resume.npz", run_dir) from None
+                raise ResumeError(
+                    f"its resume state cannot be read ({exc}); start a new run instead",
+                    "resume.npz",
+                    run_dir,
+                ) from None
         if self._resume is not None and self._resume.epoch >= self.spec.fit.epochs:
             raise ResumeError(
                 f"all {self.spec.fit.epochs} epochs ran already; give --epochs N (more than {self._resume.epoch}) to train further",
@@ -286,12 +311,16 @@ class TrainingSession:
     def _fail(self, exc: Exception) -> events.Failed:
         self.state = "failed"
         if isinstance(exc, OSError) and exc.strerror:
-            message = f"cannot write the run folder: {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+            message = f"cannot write the run folder: {exc.strerror}" + (
+                f" ({exc.filename})" if exc.filename else ""
+            )
         elif isinstance(exc, ValueError):
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
-        if self.prepared is not None and self.prepared.cluster:  # setting weights is a collective: the peers may be gone
+        if (
+            self.prepared is not None and self.prepared.cluster
+        ):  # setting weights is a collective: the peers may be gone
             kept = f"; model.keras holds epoch {self.saved_epoch}" if self.saved_epoch else ""
         else:
             kept = self._keep_best_after_failure()
@@ -317,7 +346,9 @@ class TrainingSession:
     def _open_run(self) -> None:
         """Make (or reopen, for a resume) the run folder, take its lock, start the file writer."""
         shard = self.prep.cluster
-        if shard and shard["process_id"]:  # process 0 writes the run folder; this one only learns where
+        if (
+            shard and shard["process_id"]
+        ):  # process 0 writes the run folder; this one only learns where
             self._peer_run_dir = Path(cluster.await_run_dir(FINISH_TIMEOUT_S))
             return
         if not self.write_run:
@@ -325,7 +356,9 @@ class TrainingSession:
         resumed = self._resume.epoch if self._resume else (0 if self.resume_dir else None)
         run_dir = self.resume_dir or runs.new_run_dir(self.spec.name, self.runs_dir)
         self.writer = runs.RunWriter(run_dir, self.spec, self._provenance(), resume_epoch=resumed)
-        self._run_log = RunLog(run_dir, self.bus)  # log.txt: this run's log records, warnings and events
+        self._run_log = RunLog(
+            run_dir, self.bus
+        )  # log.txt: this run's log records, warnings and events
         self.files = RunFilesWriter(self.prep.model, run_dir)
         if shard:
             cluster.share_run_dir(str(run_dir))
@@ -348,7 +381,11 @@ class TrainingSession:
             "data_fingerprint": runs.data_fingerprint(spec.data_path(), spec.data.name),
         }
 
-    def _callbacks(self) -> tuple[list[keras.callbacks.Callback], cb.BestEpoch, cb.EarlyStopping | None, cb.CaptureLast | None]:
+    def _callbacks(
+        self,
+    ) -> tuple[
+        list[keras.callbacks.Callback], cb.BestEpoch, cb.EarlyStopping | None, cb.CaptureLast | None
+    ]:
         spec, data = self.spec, self.prep.dataset
         has_valid = data.x_valid is not None and len(data.x_valid) > 0
         monitor = "val_loss" if has_valid else "loss"
@@ -370,14 +407,28 @@ class TrainingSession:
                 resume_state=saved.get("early_stopping"),
                 resume_weights=best_weights.arrays if best_weights else None,
             )
-        tracker = cb.BestEpoch(self.control, self.history, monitor, early, resumed=saved.get("tracker"), best_weights=best_weights)
+        tracker = cb.BestEpoch(
+            self.control,
+            self.history,
+            monitor,
+            early,
+            resumed=saved.get("tracker"),
+            best_weights=best_weights,
+        )
         self._tracker = tracker
-        callbacks: list[keras.callbacks.Callback] = [cb.Pacing(self.control), cb.BatchReports(self.control)]
+        callbacks: list[keras.callbacks.Callback] = [
+            cb.Pacing(self.control),
+            cb.BatchReports(self.control),
+        ]
         capture = None
         if self.files is not None:
-            save = cb.SaveProgress(self.files, tracker, early, offered_epoch=self.files.written_epoch)
+            save = cb.SaveProgress(
+                self.files, tracker, early, offered_epoch=self.files.written_epoch
+            )
             capture = cb.CaptureLast(self.control, save)
-            callbacks.append(capture)  # before EarlyStopping, which puts the best weights back at the end
+            callbacks.append(
+                capture
+            )  # before EarlyStopping, which puts the best weights back at the end
         if early is not None:
             callbacks.append(early)
         callbacks.append(tracker)
@@ -419,7 +470,13 @@ class TrainingSession:
             )
         return self._conclude(started, tracker, early, capture)
 
-    def _conclude(self, started: float, tracker: cb.BestEpoch, early: cb.EarlyStopping | None, capture: cb.CaptureLast | None) -> events.Finished | events.Failed:
+    def _conclude(
+        self,
+        started: float,
+        tracker: cb.BestEpoch,
+        early: cb.EarlyStopping | None,
+        capture: cb.CaptureLast | None,
+    ) -> events.Finished | events.Failed:
         """Say why the run ended, keep the best weights in the model and on disk, close the run."""
         control = self.control
         epochs_run = len(self.history)
@@ -431,13 +488,30 @@ class TrainingSession:
         elif early is not None and early.stopped_epoch > 0:
             reason = "early_stopping"
             best_value = None if early.best is None else float(early.best)
-            self._publish(events.EarlyStopped(early.stopped_epoch + 1, early.best_epoch + 1, early.restored, early.monitor, best_value))
+            self._publish(
+                events.EarlyStopped(
+                    early.stopped_epoch + 1,
+                    early.best_epoch + 1,
+                    early.restored,
+                    early.monitor,
+                    best_value,
+                )
+            )
         best = tracker.best_weights
         if reason in ("stopped", "nan") and best is not None:
-            self.prep.model.set_weights(best.arrays)  # a stop keeps the best weights, as early stopping would
+            self.prep.model.set_weights(
+                best.arrays
+            )  # a stop keeps the best weights, as early stopping would
         if reason == "stopped":
-            self._publish(events.Stopped(control.stopped_at or epochs_run, best.epoch if best else 0))
-        if reason == "stopped" and epochs_run == 0 and self.resume_dir is None and self.writer is not None:
+            self._publish(
+                events.Stopped(control.stopped_at or epochs_run, best.epoch if best else 0)
+            )
+        if (
+            reason == "stopped"
+            and epochs_run == 0
+            and self.resume_dir is None
+            and self.writer is not None
+        ):
             return self._discard_empty_run(started)
         if self.files is not None:
             last = capture.last if capture else None
@@ -449,7 +523,14 @@ class TrainingSession:
             return self._fail(self.writer.error)
         # What the model holds now (the best weights, mostly) is what screens show from here on.
         control.latest_weights = Weights(epochs_run, self.prep.model.get_weights())
-        self.result = events.Finished(epochs_run, tracker.best_epoch, dict(tracker.best_logs), str(self.run_dir or ""), reason, time.perf_counter() - started)
+        self.result = events.Finished(
+            epochs_run,
+            tracker.best_epoch,
+            dict(tracker.best_logs),
+            str(self.run_dir or ""),
+            reason,
+            time.perf_counter() - started,
+        )
         self.state = "finished"
         self._publish(self.result)
         return self.result

@@ -212,7 +212,18 @@ class _Table:
     def error(self, name: str, problem: str) -> SpecError:
         return SpecError(problem, self.path(name), self.file)
 
-    def take(self, name: str, kind: type | tuple[type, ...], default: Any, *, choices=None, low=None, high=None, low_open=False, high_open=False) -> Any:
+    def take(
+        self,
+        name: str,
+        kind: type | tuple[type, ...],
+        default: Any,
+        *,
+        choices=None,
+        low=None,
+        high=None,
+        low_open=False,
+        high_open=False,
+    ) -> Any:
         if name not in self.raw:
             return default
         value = self.raw.pop(name)
@@ -225,13 +236,25 @@ class _Table:
             raise self.error(name, f"expected {_names(kinds)}, got {_kind(value)} {_shown(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             # nan < low is False: without this, NaN and infinities would pass every range check.
-            raise self.error(name, f"{value!r} is not allowed: expected a finite number{_bounds(low, high, low_open, high_open)}")
+            raise self.error(
+                name,
+                f"{value!r} is not allowed: expected a finite number{_bounds(low, high, low_open, high_open)}",
+            )
         if choices is not None and value not in choices:
-            raise self.error(name, f"{_shown(value)} is not allowed: expected one of {', '.join(map(repr, choices))}")
+            raise self.error(
+                name,
+                f"{_shown(value)} is not allowed: expected one of {', '.join(map(repr, choices))}",
+            )
         if low is not None and (value < low or (low_open and value == low)):
-            raise self.error(name, f"{_shown(value)} is too small: expected{_bounds(low, high, low_open, high_open)}")
+            raise self.error(
+                name,
+                f"{_shown(value)} is too small: expected{_bounds(low, high, low_open, high_open)}",
+            )
         if high is not None and (value > high or (high_open and value == high)):
-            raise self.error(name, f"{_shown(value)} is too large: expected{_bounds(low, high, low_open, high_open)}")
+            raise self.error(
+                name,
+                f"{_shown(value)} is too large: expected{_bounds(low, high, low_open, high_open)}",
+            )
         return value
 
     def take_str_list(self, name: str, default: list[str], choices=None) -> list[str]:
@@ -280,14 +303,26 @@ def _shown(value: Any) -> str:
 
 
 def _names(kinds: tuple[type, ...]) -> str:
-    words = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a table"}
+    words = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(words.get(k, k.__name__) for k in kinds)
 
 
 def _kind(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _data(raw: Any, file: str | None) -> DataSpec:
@@ -310,15 +345,37 @@ def _data(raw: Any, file: str | None) -> DataSpec:
         if (
             not isinstance(size, list)
             or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and 8 <= s <= 1024 for s in size)
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and 8 <= s <= 1024 for s in size
+            )
         ):
-            raise t.error("image_size", f"expected [height, width], integers from 8 to 1024, got {_shown(size)}")
+            raise t.error(
+                "image_size",
+                f"expected [height, width], integers from 8 to 1024, got {_shown(size)}",
+            )
         spec.image_size = size
-    t.done(["path", "name", "target", "task", "drop", "valid_fraction", "seed", "features_scale", "target_scale", "image_size"])
+    t.done(
+        [
+            "path",
+            "name",
+            "target",
+            "task",
+            "drop",
+            "valid_fraction",
+            "seed",
+            "features_scale",
+            "target_scale",
+            "image_size",
+        ]
+    )
     if spec.path and spec.name:
         raise SpecError("give either path or name, not both", "data", file)
     if spec.target_scale != "none" and spec.task in ("binary", "multiclass"):
-        raise SpecError(f"target_scale {spec.target_scale!r} only applies to regression; use 'none'", "data.target_scale", file)
+        raise SpecError(
+            f"target_scale {spec.target_scale!r} only applies to regression; use 'none'",
+            "data.target_scale",
+            file,
+        )
     return spec
 
 
@@ -332,14 +389,20 @@ def check_layer(raw: Any, key: str, file: str | None = None) -> LayerSpec:
         raise SpecError(f"missing 'type'; expected one of {', '.join(LAYERS)}", key, file)
     type_name = ALIASES.get(type_name, type_name)
     if type_name not in LAYERS:
-        raise SpecError(f"unknown layer type {_shown(type_name)}; expected one of {', '.join(LAYERS)}", f"{key}.type", file)
+        raise SpecError(
+            f"unknown layer type {_shown(type_name)}; expected one of {', '.join(LAYERS)}",
+            f"{key}.type",
+            file,
+        )
     kind = LAYERS[type_name]
     params: dict[str, Any] = {}
     known = {p.name: p for p in kind.params}
     for name, value in raw.items():
         if name not in known:
             takes = ", ".join(known) if known else "no parameters"
-            raise SpecError(f"{type_name} has no parameter {name!r}; it takes {takes}", f"{key}.{name}", file)
+            raise SpecError(
+                f"{type_name} has no parameter {name!r}; it takes {takes}", f"{key}.{name}", file
+            )
         value, reason = known[name].check(value)
         if reason:
             raise SpecError(reason, f"{key}.{name}", file)
@@ -400,7 +463,9 @@ def _accelerator(raw: Any, file: str | None) -> AcceleratorSpec:
     return spec
 
 
-def from_dict(raw: dict[str, Any], file: str | os.PathLike | None = None, base_dir: Path | None = None) -> Spec:
+def from_dict(
+    raw: dict[str, Any], file: str | os.PathLike | None = None, base_dir: Path | None = None
+) -> Spec:
     """Validate parsed TOML data into a Spec, or raise SpecError naming the key."""
     file = str(file) if file else None
     top = _Table(raw, "", file)
@@ -410,7 +475,11 @@ def from_dict(raw: dict[str, Any], file: str | os.PathLike | None = None, base_d
     if not isinstance(layers_raw, list):
         raise SpecError("expected an array of tables, written [[layers]]", "layers", file)
     if len(layers_raw) > MAX_LAYERS:
-        raise SpecError(f"{len(layers_raw):,} layers are too many: a stack takes at most {MAX_LAYERS:,}", "layers", file)
+        raise SpecError(
+            f"{len(layers_raw):,} layers are too many: a stack takes at most {MAX_LAYERS:,}",
+            "layers",
+            file,
+        )
     layers = [check_layer(layer, f"layers[{i}]", file) for i, layer in enumerate(layers_raw)]
     spec = Spec(
         name=name,
@@ -422,7 +491,11 @@ def from_dict(raw: dict[str, Any], file: str | os.PathLike | None = None, base_d
         base_dir=base_dir,
     )
     top.done(["name", "data", "layers", "compile", "fit", "accelerator"])
-    if spec.fit.early_stopping and spec.data.valid_fraction == 0 and spec.fit.early_stopping.monitor.startswith("val_"):
+    if (
+        spec.fit.early_stopping
+        and spec.data.valid_fraction == 0
+        and spec.fit.early_stopping.monitor.startswith("val_")
+    ):
         raise SpecError(
             f"monitors {spec.fit.early_stopping.monitor!r} but data.valid_fraction is 0; keep a validation split or monitor 'loss'",
             "fit.early_stopping.monitor",
@@ -440,7 +513,11 @@ def loads(text: str, file: str | os.PathLike | None = None, base_dir: Path | Non
     except RecursionError:
         raise SpecError(_TOO_DEEP, "", file) from None
     except ValueError:  # tomllib's int() of a number with thousands of digits
-        raise SpecError("not valid TOML: a number has thousands of digits; no setting takes one that long", "", file) from None
+        raise SpecError(
+            "not valid TOML: a number has thousands of digits; no setting takes one that long",
+            "",
+            file,
+        ) from None
     try:
         return from_dict(raw, file, base_dir)
     except RecursionError:
@@ -480,7 +557,12 @@ def _read_text(path: Path) -> str:
         raise SpecError("is not a text file; expected a TOML spec", "", path) from None
 
 
-_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _check_regular(info: os.stat_result, path: Path) -> None:
@@ -488,14 +570,18 @@ def _check_regular(info: os.stat_result, path: Path) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise SpecError("is a folder, expected a .toml spec file", "", path)
     if not stat.S_ISREG(info.st_mode):
-        kind = next((word for test, word in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
+        kind = next(
+            (word for test, word in _NOT_REGULAR if test(info.st_mode)), "not a regular file"
+        )
         raise SpecError(f"is {kind}, not a file; expected a .toml spec file", "", path)
     if info.st_size > MAX_SPEC_BYTES:
         raise SpecError(_too_large(info.st_size), "", path)
 
 
 def _too_large(size: int) -> str:
-    return f"is {size / (1 << 20):.1f} MiB; a spec file is at most {MAX_SPEC_BYTES >> 20} MiB of TOML"
+    return (
+        f"is {size / (1 << 20):.1f} MiB; a spec file is at most {MAX_SPEC_BYTES >> 20} MiB of TOML"
+    )
 
 
 def save(spec: Spec, path: str | os.PathLike) -> Path:

@@ -17,7 +17,11 @@ from .errors import LayerlabError
 from .spec import AcceleratorSpec
 
 # The backends for which each strategy has an implementation (see Plan.engine).
-_BACKENDS = {"mirrored": ("tensorflow", "jax"), "tpu": ("tensorflow", "jax"), "multi_worker": ("jax",)}
+_BACKENDS = {
+    "mirrored": ("tensorflow", "jax"),
+    "tpu": ("tensorflow", "jax"),
+    "multi_worker": ("jax",),
+}
 _POLICIES = {"gpu": "mixed_float16", "tpu": "mixed_bfloat16"}
 
 
@@ -101,7 +105,10 @@ class Machine:
         lines.append(f"CPU: {self.cpu_name}, {_count(self.cpu_cores, 'core')}")
         lines += [f"GPU {d.index}: {d.name}{_memory(d.memory_bytes)}" for d in self.gpus]
         if self.tpus:
-            cores, memory = _count(len(self.tpus), "core"), _memory(self.tpus[0].memory_bytes, " each")
+            cores, memory = (
+                _count(len(self.tpus), "core"),
+                _memory(self.tpus[0].memory_bytes, " each"),
+            )
             lines.append(f"TPU: {self.tpus[0].name}, {cores}{memory}")
         if not self.gpus and not self.tpus:
             lines.append("No GPU or TPU found: training runs on the CPU.")
@@ -185,7 +192,9 @@ def plan(accel: AcceleratorSpec, machine: Machine, batch_size: int) -> Plan:
     if engine:
         noun = "TPU core" if device == "tpu" else device.upper()
         where = f" on each of {len(workers)} workers" if workers else ""
-        reasons.append(f"{engine}: one copy of the model per {noun} ({len(local)}{where}): {replicas} replicas.")
+        reasons.append(
+            f"{engine}: one copy of the model per {noun} ({len(local)}{where}): {replicas} replicas."
+        )
     global_batch = batch_size * replicas
     if replicas > 1:
         reasons.append(
@@ -253,10 +262,16 @@ def _strategy(
         noun = "GPU" if kind == "gpu" else "TPU core"
         reasons.append(f"Strategy {strategy!r} chosen: {_count(count, noun)} found.")
         if count == 1 and kind == "gpu":
-            warnings.append("Mirrored over one GPU is a single replica: it works, no faster than 'none'.")
+            warnings.append(
+                "Mirrored over one GPU is a single replica: it works, no faster than 'none'."
+            )
     elif strategy == "multi_worker":
         if workers < 2:
-            found = f"TF_CONFIG lists {_count(workers, 'worker')}" if machine.tf_config else "no TF_CONFIG"
+            found = (
+                f"TF_CONFIG lists {_count(workers, 'worker')}"
+                if machine.tf_config
+                else "no TF_CONFIG"
+            )
             raise AcceleratorError(
                 f"strategy 'multi_worker' needs TF_CONFIG listing two or more workers "
                 f"(cluster.worker), but this process has {found}; set TF_CONFIG on every worker, "
@@ -269,7 +284,9 @@ def _strategy(
                 "device 'tpu' with strategy 'none' cannot work: TensorFlow trains on a TPU only "
                 "through the TPU strategy; choose strategy 'tpu' or 'auto'"
             )
-        warnings.append("The TPU stays idle: TensorFlow uses it only with strategy 'tpu' or 'auto'.")
+        warnings.append(
+            "The TPU stays idle: TensorFlow uses it only with strategy 'tpu' or 'auto'."
+        )
     return strategy
 
 
@@ -288,17 +305,23 @@ def _auto(machine: Machine, device: str, reasons: list[str], warnings: list[str]
     best = device if device != "auto" else _best_device(machine, "auto")
     count = len(machine.of_kind(best))
     if best == "tpu" and backend in _BACKENDS["tpu"]:
-        reasons.append(f"{_count(count, 'TPU core')} found: the TPU strategy trains on all of them.")
+        reasons.append(
+            f"{_count(count, 'TPU core')} found: the TPU strategy trains on all of them."
+        )
         return "tpu"
     if best == "gpu" and count > 1 and backend in _BACKENDS["mirrored"]:
         reasons.append(f"{count} GPUs found: the mirrored strategy trains on all of them.")
         return "mirrored"
     if best == "gpu" and count > 1:
-        warnings.append(f"{count} GPUs found, but {backend} trains on one; tensorflow or jax use all.")
+        warnings.append(
+            f"{count} GPUs found, but {backend} trains on one; tensorflow or jax use all."
+        )
     return "none"
 
 
-def _check_cpu_replicas(replicas: int, machine: Machine, reasons: list[str], warnings: list[str]) -> None:
+def _check_cpu_replicas(
+    replicas: int, machine: Machine, reasons: list[str], warnings: list[str]
+) -> None:
     """Strategy 'mirrored' on device 'cpu': `replicas` logical CPU devices, each with a model copy."""
     if replicas < 2:
         raise AcceleratorError(
@@ -332,7 +355,11 @@ def _cpu_replicas(replicas: int, machine: Machine) -> list[Device]:
 
 
 def _cpu_hint(strategy: str) -> str:
-    return ", or device 'cpu' with replicas = 2 or more for CPU replicas" if strategy == "mirrored" else ""
+    return (
+        ", or device 'cpu' with replicas = 2 or more for CPU replicas"
+        if strategy == "mirrored"
+        else ""
+    )
 
 
 def _alternatives(machine: Machine) -> str:
@@ -356,7 +383,9 @@ def _engine(strategy: str, backend: str) -> str:
         return ""
     if backend == "jax":
         return "keras.distribution.DataParallel"
-    return "tf.distribute.MirroredStrategy" if strategy == "mirrored" else "tf.distribute.TPUStrategy"
+    return (
+        "tf.distribute.MirroredStrategy" if strategy == "mirrored" else "tf.distribute.TPUStrategy"
+    )
 
 
 def _single_reason(device: str, chosen: Device, accel: AcceleratorSpec) -> str:

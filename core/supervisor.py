@@ -33,7 +33,12 @@ def supervise(argv: list[str], cluster: Cluster) -> int:
     """Run `layerlab ARGV` as a child and turn its abrupt end into a line on stderr and exit 1."""
     env = dict(os.environ, **{CHILD_ENV: "1"})
     # Its own session: a Ctrl-C reaches the child once, through the parent, not twice.
-    child = subprocess.Popen([sys.executable, "-m", "layerlab", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "layerlab", *argv],
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     for signum in _FORWARDED:
         signal.signal(signum, lambda signum, frame: _forward(child, signum))
     code = child.wait()

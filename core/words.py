@@ -76,7 +76,9 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
     match event:
         case events.RunStarted(run_dir=run_dir, spec=spec, epochs=n, steps_per_epoch=steps):
             early = "early stopping on" if spec.get("early_stopping") else "early stopping off"
-            verb = f"resuming after epoch {event.initial_epoch}" if event.initial_epoch else "training"
+            verb = (
+                f"resuming after epoch {event.initial_epoch}" if event.initial_epoch else "training"
+            )
             text = (
                 f"▶ {verb} {spec.get('name', '')}: {n} epochs × {steps} batches of "
                 f"{spec.get('batch_size', '?')}, {event.train_samples} training / "
@@ -104,7 +106,9 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
         case events.Resumed(epoch=epoch):
             return f"▶ resumed in epoch {epoch}", Tone.WARN
         case events.EarlyStopped(stopped_epoch=stopped, best_epoch=best, restored=restored):
-            value = "" if event.best_value is None else f" ({event.monitor} {number(event.best_value)})"
+            value = (
+                "" if event.best_value is None else f" ({event.monitor} {number(event.best_value)})"
+            )
             kept = (
                 f"weights restored to epoch {best}{value}"
                 if restored
@@ -117,7 +121,11 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
                 Tone.STOP,
             )
         case events.Stopped(epoch=epoch, restored_epoch=restored):
-            kept = f"weights restored to epoch {restored}" if restored else "the model keeps its last weights"
+            kept = (
+                f"weights restored to epoch {restored}"
+                if restored
+                else "the model keeps its last weights"
+            )
             return f"■ stopped in epoch {epoch}; {kept}", Tone.WARN
         case events.Finished(epochs_run=run, best_epoch=best, reason=why, seconds=seconds):
             return (

@@ -41,18 +41,48 @@ class DataScreen(ShellScreen):
     MODE = "data"
     TITLE = "Data"
     BINDINGS = [
-        Binding("ctrl+f", "browse", "Browse", tooltip="Browse the folders for a data file or an image folder"),
-        Binding("slash", "focus_path", "Path", show=False, key_display="/", tooltip="Type the path of a data file or image folder"),
-        Binding("f5", "reload", "Reload", tooltip="Read the data again (after a failed download or an edited file)"),
-        Binding("ctrl+z", "undo", "Undo", tooltip="Undo the last change to the spec (choices apply at once)"),
+        Binding(
+            "ctrl+f",
+            "browse",
+            "Browse",
+            tooltip="Browse the folders for a data file or an image folder",
+        ),
+        Binding(
+            "slash",
+            "focus_path",
+            "Path",
+            show=False,
+            key_display="/",
+            tooltip="Type the path of a data file or image folder",
+        ),
+        Binding(
+            "f5",
+            "reload",
+            "Reload",
+            tooltip="Read the data again (after a failed download or an edited file)",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            tooltip="Undo the last change to the spec (choices apply at once)",
+        ),
     ]
 
     class Previewed(Message):
         """A source was read for the preview, or failed to be (from the preview worker)."""
 
-        def __init__(self, token: int, data: DataSpec, preview: Any, error: str | None, apply: bool) -> None:
+        def __init__(
+            self, token: int, data: DataSpec, preview: Any, error: str | None, apply: bool
+        ) -> None:
             super().__init__()
-            self.token, self.data, self.preview, self.error, self.apply = token, data, preview, error, apply
+            self.token, self.data, self.preview, self.error, self.apply = (
+                token,
+                data,
+                preview,
+                error,
+                apply,
+            )
 
     class Tried(Message):
         """A choice was loaded in trial, or refused (from the trial worker)."""
@@ -106,9 +136,14 @@ class DataScreen(ShellScreen):
             self._say(f"The data in the spec could not be loaded: {data.error}", "error")
         elif workspace.dataset is not None and workspace.spec.data == self._synced:
             ds = workspace.dataset
-            valid = f" / {len(ds.x_valid):,} validation" if ds.has_valid else ", no validation split"
+            valid = (
+                f" / {len(ds.x_valid):,} validation" if ds.has_valid else ", no validation split"
+            )
             classes = f", {ds.n_classes} classes" if ds.n_classes else ""
-            self._say(f"✓ in use: {ds.name} · {ds.task}{classes} · input {tuple(ds.input_shape)} · {len(ds.x_train):,} training{valid}", "ok")
+            self._say(
+                f"✓ in use: {ds.name} · {ds.task}{classes} · input {tuple(ds.input_shape)} · {len(ds.x_train):,} training{valid}",
+                "ok",
+            )
             self.query_one(DataPreview).show_notes(ds.notes)
             auto = " (auto)" if workspace.spec.data.task == "auto" else ""
             self.query_one(DataChoices).set_reason(f"task{auto}: {ds.task_reason}")
@@ -124,7 +159,10 @@ class DataScreen(ShellScreen):
     @on(DataSource.Chosen)
     def _chosen(self, message: DataSource.Chosen) -> None:
         if not message.source.path and not message.source.name:
-            self._say("Type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list.", "error")
+            self._say(
+                "Type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list.",
+                "error",
+            )
             return
         self._read(message.source, apply=True)
 
@@ -147,7 +185,9 @@ class DataScreen(ShellScreen):
         token = self._latest.next()  # also when there is nothing to read: no older read counts
         self._source = source
         if not source.path and not source.name:
-            self.query_one(DataPreview).clear("No data chosen yet: type a path, browse (ctrl+f), or pick a data set.")
+            self.query_one(DataPreview).clear(
+                "No data chosen yet: type a path, browse (ctrl+f), or pick a data set."
+            )
             return
         self.query_one(DataPreview).clear(f"reading {source.source()}…")
         if source.name and source.name.startswith("keras:"):
@@ -158,7 +198,13 @@ class DataScreen(ShellScreen):
                 data = self._draft()
         self._preview_job(token, data, apply)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data-preview", description="reading data for the preview")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="data-preview",
+        description="reading data for the preview",
+    )
     def _preview_job(self, token: int, data: DataSpec, apply: bool) -> None:
         from layerlab.screens.data_facts import preview_source
 
@@ -177,13 +223,25 @@ class DataScreen(ShellScreen):
         if not self._latest.is_current(message.token):
             return
         self.query_one(DataSource).stop_download()
-        preview, view, choices = message.preview, self.query_one(DataPreview), self.query_one(DataChoices)
-        self._loaded = (message.data, preview.dataset) if preview is not None and preview.dataset is not None else None
+        preview, view, choices = (
+            message.preview,
+            self.query_one(DataPreview),
+            self.query_one(DataChoices),
+        )
+        self._loaded = (
+            (message.data, preview.dataset)
+            if preview is not None and preview.dataset is not None
+            else None
+        )
         if preview is None:
-            view.clear(f"Nothing to preview: {self._source.source()} could not be read (below); f5 tries again.")
+            view.clear(
+                f"Nothing to preview: {self._source.source()} could not be read (below); f5 tries again."
+            )
             self._say(message.error or "", "error")
             return
-        synced = self._synced if source_of(self._synced or DataSpec()) == self._spec_source() else None
+        synced = (
+            self._synced if source_of(self._synced or DataSpec()) == self._spec_source() else None
+        )
         target = preview.fixed_target or choices.target or (synced.target if synced else None)
         columns = [c.name for c in preview.columns]
         target = target if target in columns else None
@@ -201,7 +259,11 @@ class DataScreen(ShellScreen):
     def _spec_source(self) -> DataSpec:
         """The source shown, its path written as the spec writes it when it is the same file."""
         source, current = self._source, self.workspace.spec
-        if source.path and current.data_path() is not None and Path(source.path) == current.data_path().absolute():
+        if (
+            source.path
+            and current.data_path() is not None
+            and Path(source.path) == current.data_path().absolute()
+        ):
             return DataSpec(path=current.data.path)
         return source_of(source)
 
@@ -209,7 +271,11 @@ class DataScreen(ShellScreen):
         """The source with the screen's choices, checked by core.spec; raises SpecError."""
         preview = self.query_one(DataPreview).preview
         source = self._spec_source()
-        raw: dict[str, Any] = {"path": source.path, "name": source.name, **self.query_one(DataChoices).raw()}
+        raw: dict[str, Any] = {
+            "path": source.path,
+            "name": source.name,
+            **self.query_one(DataChoices).raw(),
+        }
         raw["drop"] = self.query_one(DataPreview).dropped()
         if self._source.name or (preview is not None and preview.kind == "images"):
             raw["target"] = None
@@ -235,13 +301,22 @@ class DataScreen(ShellScreen):
             self._show_in_use()
             return
         if draft.path and preview.kind == "table" and not draft.target:
-            self._say("Choose the target: the column to predict (the target list, under Choices).", "error")
+            self._say(
+                "Choose the target: the column to predict (the target list, under Choices).",
+                "error",
+            )
             return
         self._say(f"trying {draft.source()}…")
         loaded = self._loaded is not None and self._loaded[0] == draft
         self._trial_job(self._latest.next(), draft, loaded, self.workspace.spec.base_dir)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data-trial", description="trying the data choice")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="data-trial",
+        description="trying the data choice",
+    )
     def _trial_job(self, token: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
         from layerlab.core.data import load_dataset
 
@@ -254,21 +329,30 @@ class DataScreen(ShellScreen):
             self.post_message(self.Tried(token, data, exc.message))
         except Exception as exc:  # any failure is words on the screen, never a traceback
             log_failure(f"loading {data.source()}", exc)
-            self.post_message(self.Tried(token, data, f"could not load {data.source()}: {type(exc).__name__}: {exc}"))
+            self.post_message(
+                self.Tried(
+                    token, data, f"could not load {data.source()}: {type(exc).__name__}: {exc}"
+                )
+            )
 
     @on(Tried)
     def _tried(self, message: Tried) -> None:
         if not self._latest.is_current(message.token):
             return
         if message.error:
-            self._say(f"Not applied; the spec keeps {self.workspace.spec.data.source()}. {message.error}", "error")
+            self._say(
+                f"Not applied; the spec keeps {self.workspace.spec.data.source()}. {message.error}",
+                "error",
+            )
             return
         self._synced = copy.deepcopy(message.data)
         self.workspace.set_data(message.data)
 
     @on(DataChoices.Changed)
     def _choice_changed(self) -> None:
-        self.query_one(DataPreview).show_target(self.query_one(DataChoices).target, self._chosen_task())
+        self.query_one(DataPreview).show_target(
+            self.query_one(DataChoices).target, self._chosen_task()
+        )
         self._explain()
         self._apply()
 
@@ -289,7 +373,9 @@ class DataScreen(ShellScreen):
         if preview.kind == "images" or preview.fixed_target:
             k = len(preview.classes)
             reason = preview.reason or f"{k} class folders → {'binary' if k == 2 else 'multiclass'}"
-            choices.set_reason(f"task (auto): {reason}" if self._chosen_task() is None else f"task: {reason}")
+            choices.set_reason(
+                f"task (auto): {reason}" if self._chosen_task() is None else f"task: {reason}"
+            )
             return
         facts = preview.column(choices.target)
         if facts is None:
@@ -298,5 +384,9 @@ class DataScreen(ShellScreen):
             choices.set_reason(f"{facts.name} cannot be the target: {facts.reason}", problem=True)
         else:
             chosen = self._chosen_task()
-            head = "task (auto)" if chosen is None else f"task {chosen} (auto would infer {facts.task})"
+            head = (
+                "task (auto)"
+                if chosen is None
+                else f"task {chosen} (auto would infer {facts.task})"
+            )
             choices.set_reason(f"{head}: {facts.reason}")

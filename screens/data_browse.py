@@ -12,7 +12,19 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Static
 
-DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst")
+DATA_SUFFIXES = (
+    ".csv",
+    ".tsv",
+    ".tab",
+    ".txt",
+    ".parquet",
+    ".pq",
+    ".gz",
+    ".bz2",
+    ".zip",
+    ".xz",
+    ".zst",
+)
 """What core.data reads (core.data.files, kept here so the screen loads without pandas)."""
 
 
@@ -40,7 +52,12 @@ class BrowseDialog(ModalScreen[Path | None]):
     BrowseDialog .hint { color: $text-muted; }
     """
     BINDINGS = [
-        Binding("u", "use_folder", "Use folder", tooltip="Use the highlighted folder as an image folder (one sub-folder per class)"),
+        Binding(
+            "u",
+            "use_folder",
+            "Use folder",
+            tooltip="Use the highlighted folder as an image folder (one sub-folder per class)",
+        ),
         Binding("backspace", "up", "Parent", tooltip="Browse from the parent folder"),
         Binding("escape", "cancel", "Cancel", tooltip="Close the browser, choosing nothing"),
     ]
@@ -48,14 +65,19 @@ class BrowseDialog(ModalScreen[Path | None]):
     def __init__(self, start: Path) -> None:
         super().__init__()
         start = start.expanduser()
-        self.start = start if start.is_dir() else start.parent if start.parent.is_dir() else Path.cwd()
+        self.start = (
+            start if start.is_dir() else start.parent if start.parent.is_dir() else Path.cwd()
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Choose a data file or an image folder"
             yield Static(str(self.start.resolve()), id="browse-where")
             yield DataTree(self.start.resolve(), id="browse-tree")
-            yield Static("enter: open a folder / choose a file · u: use the folder · backspace: parent · esc: cancel", classes="hint")
+            yield Static(
+                "enter: open a folder / choose a file · u: use the folder · backspace: parent · esc: cancel",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
         self.query_one(DataTree).focus()

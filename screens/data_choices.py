@@ -34,7 +34,7 @@ def _float_text(value: float) -> str:
 
 
 def parse_size(text: str) -> Any:
-    """"64", "64x48", "64, 48" → [h, w]; empty → None; anything else as typed (refused later)."""
+    """ "64", "64x48", "64, 48" → [h, w]; empty → None; anything else as typed (refused later)."""
     if not text.strip():
         return None
     match = _SIZE.match(text)
@@ -64,14 +64,40 @@ class DataChoices(Vertical):
         self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield from self._row("target", Select([], prompt="(choose)", compact=True, id="data-target"))
-        yield from self._row("task", Select([(t, t) for t in TASKS], allow_blank=False, compact=True, id="data-task"))
+        yield from self._row(
+            "target", Select([], prompt="(choose)", compact=True, id="data-target")
+        )
+        yield from self._row(
+            "task", Select([(t, t) for t in TASKS], allow_blank=False, compact=True, id="data-task")
+        )
         yield Static("", id="data-reason")
-        yield from self._row("scale features", Select([(s, s) for s in FEATURE_SCALES], allow_blank=False, compact=True, id="data-xscale"))
-        yield from self._row("scale target", Select([(s, s) for s in TARGET_SCALES], allow_blank=False, compact=True, id="data-yscale"))
-        yield from self._row("validation", Input(compact=True, id="data-valid", tooltip="The fraction of rows kept aside to validate, 0 to 0.9"))
-        yield from self._row("seed", Input(compact=True, id="data-seed", tooltip="The same seed gives the same split"))
-        yield from self._row("image size", Input(compact=True, placeholder="as found (e.g. 64x64)", id="data-size"))
+        yield from self._row(
+            "scale features",
+            Select(
+                [(s, s) for s in FEATURE_SCALES], allow_blank=False, compact=True, id="data-xscale"
+            ),
+        )
+        yield from self._row(
+            "scale target",
+            Select(
+                [(s, s) for s in TARGET_SCALES], allow_blank=False, compact=True, id="data-yscale"
+            ),
+        )
+        yield from self._row(
+            "validation",
+            Input(
+                compact=True,
+                id="data-valid",
+                tooltip="The fraction of rows kept aside to validate, 0 to 0.9",
+            ),
+        )
+        yield from self._row(
+            "seed",
+            Input(compact=True, id="data-seed", tooltip="The same seed gives the same split"),
+        )
+        yield from self._row(
+            "image size", Input(compact=True, placeholder="as found (e.g. 64x64)", id="data-size")
+        )
 
     @staticmethod
     def _row(label: str, widget) -> ComposeResult:

@@ -83,7 +83,9 @@ def preview_source(data: DataSpec) -> Preview:
         return preview_dataset(load_dataset(Spec(data=data)))
     path = Path(data.path or "").expanduser()
     if not data.path:
-        raise DataError("type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list")
+        raise DataError(
+            "type the path of a CSV/TSV/Parquet file or an image folder, or pick a data set from the list"
+        )
     if path.is_dir():
         return preview_folder(path)
     return preview_table(read_table(path), path.name)
@@ -95,13 +97,25 @@ def preview_dataset(dataset: Any) -> Preview:
         preview = preview_table(dataset.frame, dataset.name)
         preview.fixed_target = dataset.target_name
     else:
-        labels = np.concatenate([dataset.y_train, dataset.y_valid if dataset.y_valid is not None else []])
+        labels = np.concatenate(
+            [dataset.y_train, dataset.y_valid if dataset.y_valid is not None else []]
+        )
         counts = np.bincount(labels.astype(int), minlength=len(dataset.class_names))
         classes = list(zip(dataset.class_names, (int(c) for c in counts), strict=True))
         h, w, c = dataset.input_shape
-        preview = Preview(dataset.name, "images", f"{len(labels):,} images of {h}×{w}×{c}, {len(classes)} classes", classes=classes)
+        preview = Preview(
+            dataset.name,
+            "images",
+            f"{len(labels):,} images of {h}×{w}×{c}, {len(classes)} classes",
+            classes=classes,
+        )
         preview.samples = _dataset_samples(dataset)
-    preview.task, preview.reason, preview.notes, preview.dataset = dataset.task, dataset.task_reason, list(dataset.notes), dataset
+    preview.task, preview.reason, preview.notes, preview.dataset = (
+        dataset.task,
+        dataset.task_reason,
+        list(dataset.notes),
+        dataset,
+    )
     return preview
 
 
@@ -119,12 +133,16 @@ def preview_table(frame: Any, title: str) -> Preview:
         series = frame[name]
         facts = ColumnFacts(name, _kind(series), int(missing[name]))
         if stats is not None and name in stats.index:
-            facts.low, facts.high, facts.mean = (_number(stats.at[name, k]) for k in ("min", "max", "mean"))
+            facts.low, facts.high, facts.mean = (
+                _number(stats.at[name, k]) for k in ("min", "max", "mean")
+            )
         try:
             facts.task, facts.reason = infer_task(series)
         except DataError as exc:
             facts.reason = exc.problem
-        except Exception as exc:  # an odd dtype (dates, mixed objects) is not a target, never a crash
+        except (
+            Exception
+        ) as exc:  # an odd dtype (dates, mixed objects) is not a target, never a crash
             log_failure(f"judging column {name!r} as a target", exc)
             facts.reason = f"{name!r} cannot be a target ({type(exc).__name__}: {exc})"
         facts.bars = _bars(series, facts.task)
@@ -148,20 +166,35 @@ def preview_folder(folder: Path) -> Preview:
     files: dict[str, list[Path]] = {}
     for root in roots:
         for sub in _subfolders(root):
-            images = sorted(p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(
+                p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
             files.setdefault(sub.name, []).extend(images)
     if not files:
-        raise DataError("has no class sub-folders; expected one sub-folder of images per class, e.g. cat/ and dog/", folder)
+        raise DataError(
+            "has no class sub-folders; expected one sub-folder of images per class, e.g. cat/ and dog/",
+            folder,
+        )
     if len(files) < 2:
-        raise DataError(f"has a single class sub-folder ({next(iter(files))}/); at least 2 classes are needed", folder)
+        raise DataError(
+            f"has a single class sub-folder ({next(iter(files))}/); at least 2 classes are needed",
+            folder,
+        )
     empty = [name for name, found in files.items() if not found]
     if empty:
-        raise DataError(f"class folder(s) {', '.join(e + '/' for e in empty)} hold no images; expected {', '.join(IMAGE_SUFFIXES)} files", folder)
+        raise DataError(
+            f"class folder(s) {', '.join(e + '/' for e in empty)} hold no images; expected {', '.join(IMAGE_SUFFIXES)} files",
+            folder,
+        )
     classes = [(name, len(found)) for name, found in files.items()]
     total = sum(n for _, n in classes)
-    preview = Preview(folder.name + "/", "images", f"{total:,} images, {len(classes)} classes", classes=classes)
+    preview = Preview(
+        folder.name + "/", "images", f"{total:,} images, {len(classes)} classes", classes=classes
+    )
     per_class = max(1, SAMPLES_SHOWN // len(classes))
-    picks = [(name, path) for name, found in files.items() for path in found[:per_class]][:SAMPLES_SHOWN]
+    picks = [(name, path) for name, found in files.items() for path in found[:per_class]][
+        :SAMPLES_SHOWN
+    ]
     sizes = set()
     for name, path in picks:
         try:
@@ -206,10 +239,16 @@ def _bars(series: Any, task: str | None) -> list[tuple[str, float]]:
     if task is None or values.empty:
         return []
     numbers = values.to_numpy(dtype=float) if task == "regression" else None
-    few_integers = numbers is not None and len(np.unique(numbers)) <= BARS and np.all(numbers == np.round(numbers))
+    few_integers = (
+        numbers is not None
+        and len(np.unique(numbers)) <= BARS
+        and np.all(numbers == np.round(numbers))
+    )
     if task in ("binary", "multiclass") or few_integers:
         counts = values.map(_label).value_counts().head(BARS)
-        return sorted(((str(k), float(v)) for k, v in counts.items()), key=lambda kv: _label_key(kv[0]))
+        return sorted(
+            ((str(k), float(v)) for k, v in counts.items()), key=lambda kv: _label_key(kv[0])
+        )
     counts, edges = np.histogram(numbers, bins=min(BARS, max(1, len(np.unique(numbers)))))
     return [(f"{edges[i]:.3g}", float(c)) for i, c in enumerate(counts)]
 

@@ -69,7 +69,9 @@ def _stat(value: float | None, width: int) -> str:
 
 def _fields(layout: Layout, name: str, kind: str, missing: str, stats: list[str]) -> str:
     kind = f"{kind:<{layout.kind}} " if layout.kind else ""
-    return f"{name:<{layout.name}} {kind}{missing:>{layout.missing[0]}} " + " ".join(f"{s:>{layout.stat}}" for s in stats)
+    return f"{name:<{layout.name}} {kind}{missing:>{layout.missing[0]}} " + " ".join(
+        f"{s:>{layout.stat}}" for s in stats
+    )
 
 
 def column_line(facts: ColumnFacts, layout: Layout, target: bool = False) -> Text:
@@ -100,7 +102,9 @@ class DataPreview(VerticalScroll):
         yield Static("", id="data-summary")
         yield Horizontal(id="data-samples")
         with Horizontal(id="data-top"):
-            yield DataTable(id="data-rows", zebra_stripes=True, cursor_type="none", show_cursor=False)
+            yield DataTable(
+                id="data-rows", zebra_stripes=True, cursor_type="none", show_cursor=False
+            )
             yield PlotextPlot(id="data-balance")
         yield Static("", id="data-columns-head")
         yield SelectionList[str](id="data-columns")
@@ -149,7 +153,12 @@ class DataPreview(VerticalScroll):
         columns = self.query_one("#data-columns", SelectionList)
         columns.clear_options()
         columns.add_options(
-            Selection(column_line(c, self._layout, c.name == target), c.name, c.name not in drop, disabled=c.name == target)
+            Selection(
+                column_line(c, self._layout, c.name == target),
+                c.name,
+                c.name not in drop,
+                disabled=c.name == target,
+            )
             for c in preview.columns
         )
         self.show_target(target)
@@ -164,7 +173,9 @@ class DataPreview(VerticalScroll):
             option = columns.get_option_at_index(index)
             is_target = facts.name == target
             if option.disabled != is_target:
-                columns.replace_option_prompt_at_index(index, column_line(facts, self._layout, is_target))
+                columns.replace_option_prompt_at_index(
+                    index, column_line(facts, self._layout, is_target)
+                )
                 if is_target:
                     columns.disable_option_at_index(index)
                 else:
@@ -174,7 +185,9 @@ class DataPreview(VerticalScroll):
             self.draw_bars("", [])
             return
         classified = (task or facts.task) in ("binary", "multiclass")
-        self.draw_bars(f"class balance of {target}" if classified else f"distribution of {target}", facts.bars)
+        self.draw_bars(
+            f"class balance of {target}" if classified else f"distribution of {target}", facts.bars
+        )
 
     def show_notes(self, notes: list[str]) -> None:
         """How the data in use was prepared, step by step."""
@@ -218,7 +231,9 @@ class DataPreview(VerticalScroll):
         picture, renderer = picture_class(self.app.is_headless)
         box = self.query_one("#data-samples", Horizontal)
         box.remove_children()
-        box.mount_all(picture(image, title=name[:14], renderer=renderer) for name, image in preview.samples)
+        box.mount_all(
+            picture(image, title=name[:14], renderer=renderer) for name, image in preview.samples
+        )
 
 
 def picture_class(headless: bool) -> tuple[type, str]:

@@ -107,7 +107,11 @@ class DataSource(Vertical):
     def _typed(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        self.post_message(self.Chosen(self, DataSpec(path=str(Path(text).expanduser().absolute()) if text else None)))
+        self.post_message(
+            self.Chosen(
+                self, DataSpec(path=str(Path(text).expanduser().absolute()) if text else None)
+            )
+        )
 
     @on(OptionList.OptionSelected, "#data-sets")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -134,11 +138,19 @@ class DataSource(Vertical):
         found = _PROGRESS.findall(event.text)
         if found and self._capturing:
             done, total = (int(n) for n in found[-1])
-            self.query_one("#data-download-bar", ProgressBar).update(total=total, progress=min(done, total))
+            self.query_one("#data-download-bar", ProgressBar).update(
+                total=total, progress=min(done, total)
+            )
 
     # -- the list of data sets ----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data-sets", description="listing the data sets")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="data-sets",
+        description="listing the data sets",
+    )
     def _list_sets(self) -> None:
         from layerlab.core.data import builtin_names, describe_builtin, keras_names
 
@@ -148,7 +160,9 @@ class DataSource(Vertical):
             shape = "×".join(str(s) for s in info.input_shape)
             entries.append((name, info.task, f"{info.samples:,} × {shape}", info.description))
         for name in keras_names():
-            entries.append((name, "multiclass", "downloads", KERAS_WORDS.get(name, "from keras.datasets")))
+            entries.append(
+                (name, "multiclass", "downloads", KERAS_WORDS.get(name, "from keras.datasets"))
+            )
         self.post_message(self.Listed(entries))
 
     @on(Listed)

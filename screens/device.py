@@ -44,7 +44,9 @@ BATCH_HELP = (
 def machine_text(machine: Machine | None, error: str | None = None) -> Text:
     """What the machine has, one fact a line; 'no GPU or TPU' stands out."""
     if machine is None:
-        return Text(error or "looking for the CPU, GPUs and TPUs…", style="bold red" if error else "italic")
+        return Text(
+            error or "looking for the CPU, GPUs and TPUs…", style="bold red" if error else "italic"
+        )
     text = Text()
     for line in machine.summary_lines():
         style = "bold yellow" if line.startswith("No GPU or TPU") else ""
@@ -63,7 +65,9 @@ def plan_table(chosen: Plan) -> Group:
     grid.add_row("strategy", chosen.strategy + (f" · {chosen.engine}" if chosen.engine else ""))
     grid.add_row("replicas", str(chosen.replicas))
     grid.add_row("per replica", f"{chosen.per_replica_batch} examples per step")
-    grid.add_row("global batch", f"{chosen.global_batch} = {chosen.per_replica_batch} × {chosen.replicas}")
+    grid.add_row(
+        "global batch", f"{chosen.global_batch} = {chosen.per_replica_batch} × {chosen.replicas}"
+    )
     grid.add_row("precision", chosen.policy + (" (mixed)" if chosen.mixed_precision else ""))
     why = Text()
     for reason in chosen.reasons:
@@ -78,7 +82,9 @@ class DeviceScreen(ShellScreen):
 
     MODE = "device"
     TITLE = "Device"
-    BINDINGS = [Binding("f5", "detect", "Detect again", tooltip="Look for the CPU, GPUs and TPUs again")]
+    BINDINGS = [
+        Binding("f5", "detect", "Detect again", tooltip="Look for the CPU, GPUs and TPUs again")
+    ]
 
     machine: reactive[Machine | None] = reactive(None, init=False, always_update=True)
     """What core.accel.detect() found (tests may set their own); None while detecting."""
@@ -96,10 +102,41 @@ class DeviceScreen(ShellScreen):
                 yield Static(machine_text(None), id="device-machine")
                 yield Static("", id="device-plan")
             with Vertical(id="device-choices"):
-                yield from self._row("device", Select([(d, d) for d in DEVICES], allow_blank=False, compact=True, id="device-device"))
-                yield from self._row("strategy", Select([(STRATEGY_WORDS.get(s, s), s) for s in STRATEGIES], allow_blank=False, compact=True, id="device-strategy"))
-                yield from self._row("mixed precision", Checkbox("on", compact=True, id="device-mixed", tooltip="float16 on GPUs, bfloat16 on TPUs; weights stay float32"))
-                yield from self._row("batch / replica", Input(compact=True, id="device-batch", tooltip="fit.batch_size: the batch each replica sees"))
+                yield from self._row(
+                    "device",
+                    Select(
+                        [(d, d) for d in DEVICES],
+                        allow_blank=False,
+                        compact=True,
+                        id="device-device",
+                    ),
+                )
+                yield from self._row(
+                    "strategy",
+                    Select(
+                        [(STRATEGY_WORDS.get(s, s), s) for s in STRATEGIES],
+                        allow_blank=False,
+                        compact=True,
+                        id="device-strategy",
+                    ),
+                )
+                yield from self._row(
+                    "mixed precision",
+                    Checkbox(
+                        "on",
+                        compact=True,
+                        id="device-mixed",
+                        tooltip="float16 on GPUs, bfloat16 on TPUs; weights stay float32",
+                    ),
+                )
+                yield from self._row(
+                    "batch / replica",
+                    Input(
+                        compact=True,
+                        id="device-batch",
+                        tooltip="fit.batch_size: the batch each replica sees",
+                    ),
+                )
                 yield Static("", id="device-refused")
                 yield Static(BATCH_HELP, id="device-help")
 
@@ -127,13 +164,21 @@ class DeviceScreen(ShellScreen):
         self.query_one("#device-machine", Static).update(machine_text(None))
         self._detect()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="device", description="looking for devices")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="device",
+        description="looking for devices",
+    )
     def _detect(self) -> None:
         try:
             from layerlab.core import accel
 
             self.post_message(self.Detected(accel.detect(), None))
-        except Exception as exc:  # AcceleratorError, or a backend that fails to load: words, not a traceback
+        except (
+            Exception
+        ) as exc:  # AcceleratorError, or a backend that fails to load: words, not a traceback
             log_failure("looking for devices", exc)
             self.post_message(self.Detected(None, f"Devices could not be listed: {exc}"))
 
@@ -169,7 +214,9 @@ class DeviceScreen(ShellScreen):
             panel.update(plan_table(plan(spec.accelerator, self.machine, spec.fit.batch_size)))
             panel.remove_class("-refused")
         except AcceleratorError as exc:
-            panel.update(Text(f"The spec's accelerator cannot work on this machine: {exc}", style="bold"))
+            panel.update(
+                Text(f"The spec's accelerator cannot work on this machine: {exc}", style="bold")
+            )
             panel.add_class("-refused")
 
     def _refuse(self, text: str) -> None:
@@ -215,7 +262,9 @@ class DeviceScreen(ShellScreen):
         try:
             plan(spec.accelerator, self.machine, spec.fit.batch_size)
         except AcceleratorError as exc:
-            self._refuse(f"Refused: {exc}. The spec keeps device {self.workspace.spec.accelerator.device!r}, strategy {self.workspace.spec.accelerator.strategy!r}.")
+            self._refuse(
+                f"Refused: {exc}. The spec keeps device {self.workspace.spec.accelerator.device!r}, strategy {self.workspace.spec.accelerator.strategy!r}."
+            )
             self._show_choices()
             return
         self._refuse("")

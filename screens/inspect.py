@@ -175,9 +175,17 @@ class InspectScreen(ShellScreen):
         if run is None or not hasattr(run, "model_config"):
             return True
         weights = run.latest_weights()
-        return weights is None or (self._copy is not None and self._copy[0] is run and self._copy[2] == weights.epoch)
+        return weights is None or (
+            self._copy is not None and self._copy[0] is run and self._copy[2] == weights.epoch
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-copy", description="copying the model")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="inspect-copy",
+        description="copying the model",
+    )
     def _make_copy(self, run: Any) -> None:
         """A model of the run's own: its architecture and the latest weights handed over."""
         weights = run.latest_weights()
@@ -188,7 +196,9 @@ class InspectScreen(ShellScreen):
             import keras
 
             # Built from the description the session took, never from the live model.
-            model = keras.saving.deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"})
+            model = keras.saving.deserialize_keras_object(
+                {k: v for k, v in config.items() if k != "compile_config"}
+            )
             model.set_weights(weights.arrays)
         except Exception as exc:  # shown as words, never as a traceback
             log_failure("copying the model to inspect it", exc)
@@ -229,7 +239,11 @@ class InspectScreen(ShellScreen):
         run = self.app.current_run
         if source is None:
             waiting = isinstance(run, SessionRun) and run.live
-            view.show_empty("Training is starting: the model shows at the end of its next epoch…" if waiting else NO_MODEL)
+            view.show_empty(
+                "Training is starting: the model shows at the end of its next epoch…"
+                if waiting
+                else NO_MODEL
+            )
         else:
             view.load(source.model, source.dataset, source.label)
 
@@ -279,8 +293,13 @@ class InspectScreen(ShellScreen):
         self.notify("Opening the newest run's model…")
         self._load_run_model()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-run",
-          description="opening the newest run's model")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="inspect-run",
+        description="opening the newest run's model",
+    )
     def _load_run_model(self) -> None:
         from layerlab.core.runs import list_runs, runs_root
 

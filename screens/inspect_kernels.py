@@ -105,8 +105,13 @@ class KernelsView(Vertical):
         self.dataset, self.label = dataset, label
         self._read(model, self._latest.next())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-kernels",
-          description="reading the kernels and weights")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="inspect-kernels",
+        description="reading the kernels and weights",
+    )
     def _read(self, model: Any, token: int) -> None:
         from layerlab.core.inspect import conv_kernels, dense_weights
 
@@ -136,7 +141,9 @@ class KernelsView(Vertical):
             self.show_empty("This model has no Conv2D or Dense layer with weights to show.")
             return
         if names != old:
-            labels = [kernel_label(v) if hasattr(v, "kernel") else dense_label(v) for v in self.views]
+            labels = [
+                kernel_label(v) if hasattr(v, "kernel") else dense_label(v) for v in self.views
+            ]
             select = self.query_one("#kernels-layer", Select)
             with self.prevent(Select.Changed):
                 select.set_options([(label, n) for n, label in enumerate(labels)])
@@ -220,7 +227,11 @@ class KernelsView(Vertical):
             numbers.kernel = kernel
             several = view.kernel.shape[2] > 1
             numbers.title = f"filter {number + 1}" + (f", channel {channel + 1}" if several else "")
-        about = [] if small else [f"filter {number + 1}: numbers shown up to {MAX_NUMBERS}×{MAX_NUMBERS}"]
+        about = (
+            []
+            if small
+            else [f"filter {number + 1}: numbers shown up to {MAX_NUMBERS}×{MAX_NUMBERS}"]
+        )
         if view.bias is not None:
             about.append(f"bias {float(view.bias[min(number, view.filters - 1)]):.4g}")
         about.append("←→↑↓ choose a filter")

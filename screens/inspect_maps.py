@@ -120,8 +120,13 @@ class FeatureMapsView(Vertical):
         source = Source(self.source.sample, self.source.path)
         self._run(self._model, self._dataset, source, self._latest.next())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-maps",
-          description="computing feature maps")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="inspect-maps",
+        description="computing feature maps",
+    )
     def _run(self, model: Any, dataset: Any, source: Source, token: int) -> None:
         from layerlab.core.inspect import InspectError, feature_maps, load_picture, predict
 
@@ -160,7 +165,9 @@ class FeatureMapsView(Vertical):
         shown = self.current.name if self.current is not None else None
         names = [view.name for view in self.maps]
         self.maps, self.prediction = message.maps, message.prediction
-        self.query_one("#maps-prediction", Static).update(f"[dim]{escape(self.label)}[/dim]\n{message.prediction}")
+        self.query_one("#maps-prediction", Static).update(
+            f"[dim]{escape(self.label)}[/dim]\n{message.prediction}"
+        )
         panel = self.query_one("#maps-input")
         panel.display = message.picture is not None
         if message.picture is not None:

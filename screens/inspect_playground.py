@@ -90,20 +90,28 @@ class PlaygroundView(Vertical):
             with Horizontal(id="play-settings"):
                 with Vertical(id="play-filter-settings", classes="play-column"):
                     pictures = (*picture_names(), FILE)
-                    yield from self._row("picture", self._choice(pictures, "circle", "play-picture"))
+                    yield from self._row(
+                        "picture", self._choice(pictures, "circle", "play-picture")
+                    )
                     path = Input(placeholder="image path, enter", compact=True, id="play-file")
                     yield from self._row("file", path)
                     kernels = (*KERNELS, CUSTOM)
-                    yield from self._row("kernel", self._choice(kernels, "bottom_sobel", "play-preset"))
+                    yield from self._row(
+                        "kernel", self._choice(kernels, "bottom_sobel", "play-preset")
+                    )
                     typed = Input(kernel_text(self.kernel), compact=True, id="play-typed")
                     yield from self._row("typed", typed)
                     yield from self._row("stride", self._number("1", "play-stride"))
                 with Vertical(id="play-pool-settings", classes="play-column"):
                     yield from self._row("padding", self._choice(PADDINGS, "same", "play-padding"))
-                    yield from self._row("detect", self._choice(ACTIVATIONS, "relu", "play-activation"))
+                    yield from self._row(
+                        "detect", self._choice(ACTIVATIONS, "relu", "play-activation")
+                    )
                     yield from self._row("pool", self._number("2", "play-pool-size"))
                     yield from self._row("pool step", self._number("2", "play-pool-stride"))
-                    yield from self._row("pool pad", self._choice(PADDINGS, "same", "play-pool-padding"))
+                    yield from self._row(
+                        "pool pad", self._choice(PADDINGS, "same", "play-pool-padding")
+                    )
         yield Static(id="play-status", classes="inspect-status")
 
     @staticmethod
@@ -134,7 +142,9 @@ class PlaygroundView(Vertical):
     def _whole(self, id: str, name: str) -> int:
         text = self._value(id).strip()
         if not text or int(text) < 1:
-            raise InspectError(f"{name} must be a whole number of at least 1, not {text or 'empty'!r}")
+            raise InspectError(
+                f"{name} must be a whole number of at least 1, not {text or 'empty'!r}"
+            )
         return int(text)
 
     def settings(self) -> Settings:
@@ -173,8 +183,13 @@ class PlaygroundView(Vertical):
         self._status("computing…" + (" (Keras warms up on the first run)" if first else ""), "")
         self._extract(settings, self._latest.next())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-playground",
-          description="filtering, detecting and condensing a picture")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="inspect-playground",
+        description="filtering, detecting and condensing a picture",
+    )
     def _extract(self, settings: Settings, token: int) -> None:
         from layerlab.core.pictures import SAMPLE_WIDTH, load_picture, picture
         from layerlab.core.playground import extract

@@ -38,8 +38,12 @@ def unit_text(view: Any, feature_names: list[str], metadata: dict[str, Any]) -> 
     if len(w) == 1:
         lines.append(f"w = [b]{w[0]:.4f}[/b]    b = [b]{b:.4f}[/b]")
     else:
-        names = feature_names if len(feature_names) == len(w) else [f"x{i + 1}" for i in range(len(w))]
-        lines += [f"w({escape(name)}) = [b]{value:.4f}[/b]" for name, value in zip(names, w, strict=True)]
+        names = (
+            feature_names if len(feature_names) == len(w) else [f"x{i + 1}" for i in range(len(w))]
+        )
+        lines += [
+            f"w({escape(name)}) = [b]{value:.4f}[/b]" for name, value in zip(names, w, strict=True)
+        ]
         lines.append(f"b = [b]{b:.4f}[/b]")
     if len(w) == 1 and "w_model" in metadata:
         true_w, true_b = float(metadata["w_model"]), float(metadata["b_model"])

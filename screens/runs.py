@@ -32,7 +32,12 @@ class RunsScreen(ShellScreen):
         Binding("space", "mark", "Compare"),
         Binding("m", "next_metric", "Metric"),
         Binding("o", "open_spec", "Open spec"),
-        Binding("R", "resume", "Resume", tooltip="Continue a stopped, killed or failed run from its last saved epoch"),
+        Binding(
+            "R",
+            "resume",
+            "Resume",
+            tooltip="Continue a stopped, killed or failed run from its last saved epoch",
+        ),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -61,13 +66,23 @@ class RunsScreen(ShellScreen):
     def action_refresh(self) -> None:
         self._scan()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="reading run folders")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="runs",
+        description="reading run folders",
+    )
     def _scan(self) -> None:
         try:
             records = runs.list_runs()
         except OSError as exc:  # RUNS itself unreadable: say so rather than "no runs yet"
             log_failure(f"reading the runs folder {runs.runs_root()}", exc)
-            self.app.call_from_thread(self._show, [], f"Cannot read the runs folder {runs.runs_root()}: {exc.strerror or exc}")
+            self.app.call_from_thread(
+                self._show,
+                [],
+                f"Cannot read the runs folder {runs.runs_root()}: {exc.strerror or exc}",
+            )
             return
         self.app.call_from_thread(self._show, records)
 
@@ -134,7 +149,11 @@ class RunsScreen(ShellScreen):
     def action_next_metric(self) -> None:
         names = sorted({k for r in self._shown() for row in r.history for k in row if k != "epoch"})
         if names:
-            self.metric = names[(names.index(self.metric) + 1) % len(names)] if self.metric in names else names[0]
+            self.metric = (
+                names[(names.index(self.metric) + 1) % len(names)]
+                if self.metric in names
+                else names[0]
+            )
             self._draw()
 
     def _shown(self) -> list[runs.RunRecord]:
@@ -156,12 +175,24 @@ class RunsScreen(ShellScreen):
         if shown and not any(metric in row for r in shown for row in r.history):
             metric = "loss"
         for i, record in enumerate(shown):
-            points = [(row.get("epoch", n + 1), row[metric]) for n, row in enumerate(record.history) if metric in row and math.isfinite(row[metric])]
+            points = [
+                (row.get("epoch", n + 1), row[metric])
+                for n, row in enumerate(record.history)
+                if metric in row and math.isfinite(row[metric])
+            ]
             if points:
                 xs, ys = zip(*points, strict=True)
-                plt.plot(list(xs), list(ys), label=record.name[:24], color=COLORS[i % len(COLORS)], marker="braille")
+                plt.plot(
+                    list(xs),
+                    list(ys),
+                    label=record.name[:24],
+                    color=COLORS[i % len(COLORS)],
+                    marker="braille",
+                )
         plt.xlabel("epoch")
-        plot.border_title = f"{metric} · {'compared' if self.marked else 'selected run'} (space marks, m metric)"
+        plot.border_title = (
+            f"{metric} · {'compared' if self.marked else 'selected run'} (space marks, m metric)"
+        )
         plot.refresh()
 
     def action_open_spec(self) -> None:
@@ -176,11 +207,15 @@ class RunsScreen(ShellScreen):
             self.notify(exc.message, title="Cannot open this run's spec", severity="error")
             return
         if self.workspace.dirty:
-            self.notify("Save or undo your changes first (ctrl+s): the current spec has unsaved edits.", severity="warning")
+            self.notify(
+                "Save or undo your changes first (ctrl+s): the current spec has unsaved edits.",
+                severity="warning",
+            )
             return
         self.workspace.replace(spec, None, saved=False)
-        self.notify(f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened")
-
+        self.notify(
+            f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened"
+        )
 
     async def action_resume(self) -> None:
         """Continue the run under the cursor, in its own folder, on the Train screen."""
@@ -188,14 +223,19 @@ class RunsScreen(ShellScreen):
         if record is None:
             return
         if record.status not in RESUMABLE:
-            why = {"running": "it is still being written by another process", "damaged": "its folder is damaged"}
+            why = {
+                "running": "it is still being written by another process",
+                "damaged": "its folder is damaged",
+            }
             self.notify(
                 f"Run {record.path.name} cannot be resumed: {why.get(record.status, f'it ended ({record.status})')}.",
                 severity="warning",
             )
             return
         if self.app.training:
-            self.notify("Training is running: s on the Train screen stops it first.", severity="warning")
+            self.notify(
+                "Training is running: s on the Train screen stops it first.", severity="warning"
+            )
             return
         try:
             spec = specs.load(record.path / "spec.toml")
@@ -213,7 +253,11 @@ RESUMABLE = ("stopped", "killed", "failed")
 
 def _best(record: runs.RunRecord) -> str:
     """The run's best validation values, e.g. "val_loss 0.4211, val_accuracy 0.8800"."""
-    shown = [(k, v) for k, v in record.best.items() if k.startswith("val_") and isinstance(v, int | float)]
+    shown = [
+        (k, v)
+        for k, v in record.best.items()
+        if k.startswith("val_") and isinstance(v, int | float)
+    ]
     return ", ".join(f"{k} {v:.4f}" for k, v in shown[:2]) or "—"
 
 

@@ -157,7 +157,9 @@ class TrainScreen(ShellScreen):
         spec = message.spec
         workspace = self.workspace
         dataset = workspace.dataset
-        same_data = spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
+        same_data = (
+            spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
+        )
         token = self._runs.next()
         run = SessionRun(spec, message.resume)
         self.app.current_run = run
@@ -167,15 +169,21 @@ class TrainScreen(ShellScreen):
         self.set_class(False, "-done")
         self.progress.tracker.begin("preparing", run.history)
         self.curves.clear()
-        self.log_view.say(f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim")
+        self.log_view.say(
+            f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim"
+        )
         self._dirty = True
         self._flush(force=True)
         if message.resume is not None:
             self.log_view.say(f"resuming the run in {message.resume}", "dim")
         self._train(spec, dataset if same_data else None, token, self.app.lifeline, message.resume)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="training", description="training")
-    def _train(self, spec: Any, dataset: Any, run: int, lifeline: Lifeline, resume: Any = None) -> None:
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="training", description="training"
+    )
+    def _train(
+        self, spec: Any, dataset: Any, run: int, lifeline: Lifeline, resume: Any = None
+    ) -> None:
         """Prepare and train in this thread; report only through messages.
 
         The lifeline stops the session on SIGTERM or SIGINT, and keeps it going when the terminal
@@ -247,7 +255,10 @@ class TrainScreen(ShellScreen):
             self._take(event)
 
     def _take(self, event: events.Event) -> None:
-        if isinstance(event, events.BatchEnded) and event.epoch <= self.progress.tracker.epochs_done:
+        if (
+            isinstance(event, events.BatchEnded)
+            and event.epoch <= self.progress.tracker.epochs_done
+        ):
             return  # Keras reports batches from a thread of its own: this one came late
         self.curves.feed(event)
         self.progress.tracker.feed(event)

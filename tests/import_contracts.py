@@ -17,15 +17,29 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYOUT = {"layerlab": "layerlab", "layerlab/core": "core", "layerlab/tui": "tui", "layerlab/screens": "screens"}
+LAYOUT = {
+    "layerlab": "layerlab",
+    "layerlab/core": "core",
+    "layerlab/tui": "tui",
+    "layerlab/screens": "screens",
+}
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="layerlab-contracts-") as tmp:
         for target, source in LAYOUT.items():
-            shutil.copytree(ROOT / source, Path(tmp) / target, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+            shutil.copytree(
+                ROOT / source,
+                Path(tmp) / target,
+                ignore=shutil.ignore_patterns("__pycache__"),
+                dirs_exist_ok=True,
+            )
         lint = Path(sys.executable).with_name("lint-imports")
-        command = [str(lint) if lint.exists() else "lint-imports", "--config", str(ROOT / "pyproject.toml"), "--no-cache"]
+        command = [
+            str(lint) if lint.exists() else "lint-imports",
+            str(ROOT / "pyproject.toml"),
+            "--no-cache",
+        ]
         return subprocess.run(command, cwd=tmp).returncode
 
 

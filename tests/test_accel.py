@@ -152,10 +152,19 @@ def test_auto_on_a_tpu_v3_8():
 
 def test_tf_config_with_two_workers_trains_them_together_under_jax():
     p = plan(choose(), machine(gpus=1, backend="jax", tf_config=TWO_WORKERS), 32)
-    assert (p.strategy, p.device, p.engine) == ("multi_worker", "gpu", "keras.distribution.DataParallel")
+    assert (p.strategy, p.device, p.engine) == (
+        "multi_worker",
+        "gpu",
+        "keras.distribution.DataParallel",
+    )
     assert (p.replicas, p.global_batch, p.fit_batch) == (2, 64, 32)
     assert p.workers == TWO_WORKERS["cluster"]["worker"] and p.worker_index == 1
-    assert plan(choose(strategy="multi_worker"), machine(backend="jax", tf_config=TWO_WORKERS), 8).replicas == 2
+    assert (
+        plan(
+            choose(strategy="multi_worker"), machine(backend="jax", tf_config=TWO_WORKERS), 8
+        ).replicas
+        == 2
+    )
 
 
 def test_tf_config_under_tensorflow_trains_alone_and_says_why():
@@ -177,7 +186,13 @@ def test_mirrored_on_one_gpu_works_with_a_warning():
 
 def test_cpu_replicas_mirror_over_logical_cpus_and_scale_the_batch():
     p = plan(choose(device="cpu", strategy="mirrored", replicas=2), machine(), 16)
-    assert (p.engine, p.device, p.replicas, p.global_batch, p.fit_batch) == ("tf.distribute.MirroredStrategy", "cpu", 2, 32, 32)
+    assert (p.engine, p.device, p.replicas, p.global_batch, p.fit_batch) == (
+        "tf.distribute.MirroredStrategy",
+        "cpu",
+        2,
+        32,
+        32,
+    )
     assert [d.index for d in p.devices] == [0, 1]
     assert any("2 CPU replicas" in r for r in p.reasons)
     assert any("16 per replica × 2 replicas = 32" in r for r in p.reasons)
@@ -194,7 +209,11 @@ def test_cpu_replicas_under_jax_use_the_cpu_devices_jax_was_started_with():
     found = machine(backend="jax")
     found.devices += [Device("cpu", "Test CPU", None, i) for i in (1, 2, 3)]
     p = plan(choose(device="cpu", strategy="mirrored", replicas=2), found, 16)
-    assert (p.engine, p.replicas, [d.index for d in p.devices]) == ("keras.distribution.DataParallel", 2, [0, 1])
+    assert (p.engine, p.replicas, [d.index for d in p.devices]) == (
+        "keras.distribution.DataParallel",
+        2,
+        [0, 1],
+    )
 
 
 def test_replicas_without_mirrored_on_the_cpu_are_ignored_with_a_warning():
@@ -215,23 +234,63 @@ NEEDS_TF = "needs the tensorflow or jax backend"
 @pytest.mark.parametrize(
     "spec, found, words",
     [
-        (choose(device="gpu"), machine(), ["device 'gpu' was chosen", "no GPU", "choose 'auto' or 'cpu'"]),
+        (
+            choose(device="gpu"),
+            machine(),
+            ["device 'gpu' was chosen", "no GPU", "choose 'auto' or 'cpu'"],
+        ),
         (choose(device="tpu"), machine(gpus=2), ["device 'tpu'", "no TPU", "'gpu'"]),
         (choose(strategy="tpu"), machine(gpus=2), ["strategy 'tpu'", "no TPU", "'mirrored'"]),
-        (choose(strategy="mirrored"), machine(), ["no GPU", "'none'", "device 'cpu' with replicas = 2 or more"]),
-        (choose(device="cpu", strategy="mirrored"), machine(), ["needs replicas = 2 or more", "strategy 'auto' or 'none'"]),
+        (
+            choose(strategy="mirrored"),
+            machine(),
+            ["no GPU", "'none'", "device 'cpu' with replicas = 2 or more"],
+        ),
+        (
+            choose(device="cpu", strategy="mirrored"),
+            machine(),
+            ["needs replicas = 2 or more", "strategy 'auto' or 'none'"],
+        ),
         (
             choose(device="cpu", strategy="mirrored", replicas=2),
             machine(backend="jax"),
-            ["JAX sees 1 CPU device", "XLA_FLAGS=--xla_force_host_platform_device_count=2", "'none'"],
+            [
+                "JAX sees 1 CPU device",
+                "XLA_FLAGS=--xla_force_host_platform_device_count=2",
+                "'none'",
+            ],
         ),
-        (choose(device="cpu", strategy="mirrored", replicas=2), machine(backend="torch"), [NEEDS_TF]),
-        (choose(strategy="mirrored"), machine(gpus=2, backend="torch"), [NEEDS_TF, "KERAS_BACKEND=tensorflow"]),
+        (
+            choose(device="cpu", strategy="mirrored", replicas=2),
+            machine(backend="torch"),
+            [NEEDS_TF],
+        ),
+        (
+            choose(strategy="mirrored"),
+            machine(gpus=2, backend="torch"),
+            [NEEDS_TF, "KERAS_BACKEND=tensorflow"],
+        ),
         (choose(strategy="tpu"), machine(tpus=8, backend="torch"), [NEEDS_TF, "'none'"]),
-        (choose(strategy="multi_worker"), machine(tf_config=TWO_WORKERS), ["MultiWorkerMirroredStrategy", "KERAS_BACKEND=jax"]),
-        (choose(strategy="multi_worker"), machine(backend="jax"), ["no TF_CONFIG", "set TF_CONFIG", "'none'"]),
-        (choose(device="cpu", strategy="mirrored"), machine(gpus=2), ["needs replicas = 2 or more", "'mirrored'"]),
-        (choose(device="tpu", strategy="none"), machine(tpus=8), ["only through the TPU strategy", "'tpu' or 'auto'"]),
+        (
+            choose(strategy="multi_worker"),
+            machine(tf_config=TWO_WORKERS),
+            ["MultiWorkerMirroredStrategy", "KERAS_BACKEND=jax"],
+        ),
+        (
+            choose(strategy="multi_worker"),
+            machine(backend="jax"),
+            ["no TF_CONFIG", "set TF_CONFIG", "'none'"],
+        ),
+        (
+            choose(device="cpu", strategy="mirrored"),
+            machine(gpus=2),
+            ["needs replicas = 2 or more", "'mirrored'"],
+        ),
+        (
+            choose(device="tpu", strategy="none"),
+            machine(tpus=8),
+            ["only through the TPU strategy", "'tpu' or 'auto'"],
+        ),
     ],
 )
 def test_refusals_name_the_problem_and_what_would_work(spec, found, words):
@@ -256,7 +315,11 @@ def fit_one_epoch(p):
     x = rng.normal(size=(64, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
     with apply(p):
-        layers = [keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+        layers = [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(1),
+        ]
         model = keras.Sequential(layers)
         model.compile(optimizer="adam", loss="mse")
     with apply(p):
@@ -331,16 +394,26 @@ print(json.dumps(out))
 
 
 def train_two_replicas(tmp_path, backend, write_run=True, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "XLA_FLAGS", *accel._TPU_ENV)}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "XLA_FLAGS", *accel._TPU_ENV)
+    }
     env = {**clean, "KERAS_BACKEND": backend, **env}
-    done = subprocess.run([sys.executable, "-c", REPLICAS_RUN, str(tmp_path), "write" if write_run else "-"], env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", REPLICAS_RUN, str(tmp_path), "write" if write_run else "-"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["reason"] == "completed"
     assert (out["replicas"], out["in_sync"], out["global_batch"]) == (2, 2, 32)
     assert any("16 per replica × 2 replicas = 32" in r for r in out["reasons"])
     # The run's events: batch_size 16 per replica, and an epoch's steps at the global batch of 32.
-    assert out["batch_size"] == 16 and out["steps"] == -(-out["train"] // 32) < -(-out["train"] // 16)
+    assert out["batch_size"] == 16 and out["steps"] == -(-out["train"] // 32) < -(
+        -out["train"] // 16
+    )
     if write_run:
         (run_dir,) = tmp_path.iterdir()
         assert (run_dir / "model.keras").is_file()
@@ -354,10 +427,14 @@ def test_mirrored_over_two_cpu_replicas_trains_in_sync(tmp_path):
 
 
 def test_cpu_replicas_train_on_jax_started_with_two_cpu_devices(tmp_path):
-    pytest.importorskip("jax", reason="jax is in the test extra; install it to test the JAX backend")
+    pytest.importorskip(
+        "jax", reason="jax is in the test extra; install it to test the JAX backend"
+    )
     # No run folder: under DataParallel, the writer thread's copy of the model sometimes fails to
     # save (its optimizer's learning rate reads "'NoneType' object is not callable"), about one run
     # in three here: a core.checkpoint matter, reported, not this test's.
-    out = train_two_replicas(tmp_path, "jax", write_run=False, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    out = train_two_replicas(
+        tmp_path, "jax", write_run=False, XLA_FLAGS="--xla_force_host_platform_device_count=2"
+    )
     assert "XLA_FLAGS=--xla_force_host_platform_device_count=4" in out["refused"]
     assert out["tensorflow"] is False

@@ -106,7 +106,9 @@ async def test_data_screen_refuses_a_nan_validation_fraction(tmp_path):
         before = app.workspace.spec.to_dict()
         await type_into(pilot, screen.query_one("#data-valid", Input), "nan")
         await calm(pilot)
-        assert "data.valid_fraction: nan is not allowed: expected a finite number" in message(screen)
+        assert "data.valid_fraction: nan is not allowed: expected a finite number" in message(
+            screen
+        )
         screen.query_one("#data-valid", Input).focus()
         await pilot.press("tab")
         await calm(pilot)
@@ -129,7 +131,11 @@ async def test_open_dialog_refuses_odd_files_and_keeps_the_unsaved_spec(tmp_path
         await pilot.press("ctrl+o")
         dialog = app.screen
         assert isinstance(dialog, PathDialog)
-        for path, says in ((fifo, "is a named pipe, not a file"), (deep, "levels deep"), ("/dev/zero", "is a device")):
+        for path, says in (
+            (fifo, "is a named pipe, not a file"),
+            (deep, "levels deep"),
+            ("/dev/zero", "is a device"),
+        ):
             await type_into(pilot, dialog.query_one(Input), str(path))
             assert says in text_of(dialog.query_one("#path-error", Static))
             assert app.screen is dialog
@@ -146,7 +152,9 @@ async def test_runs_screen_lists_a_damaged_run_with_its_reason(tmp_path):
         folder.mkdir(parents=True)
         specs.save(specs.Spec(name=folder.name[16:]), folder / "spec.toml")
     (good / "history.csv").write_text("epoch,loss,val_loss\n1,0.9,1.0\n2,0.5,0.6\n")
-    (good / "events.jsonl").write_text(Finished(2, 2, {"val_loss": 0.6}, str(good)).to_json() + "\n")
+    (good / "events.jsonl").write_text(
+        Finished(2, 2, {"val_loss": 0.6}, str(good)).to_json() + "\n"
+    )
     (broken / "history.csv").write_bytes(b"epoch,loss\n1,0.5\n\xff\xfe\n")
     app = make_app(write_spec(tmp_path))
     async with app.run_test(size=(120, 30)) as pilot:
@@ -157,8 +165,12 @@ async def test_runs_screen_lists_a_damaged_run_with_its_reason(tmp_path):
         await pilot.pause()
         table = screen.query_one("#runs-table", DataTable)
         assert table.row_count == 2
-        rows = {str(table.get_row_at(i)[2]): [str(c) for c in table.get_row_at(i)] for i in range(2)}
-        assert rows["broken"][3] == "damaged" and rows["broken"][5].startswith("history.csv is not UTF-8")
+        rows = {
+            str(table.get_row_at(i)[2]): [str(c) for c in table.get_row_at(i)] for i in range(2)
+        }
+        assert rows["broken"][3] == "damaged" and rows["broken"][5].startswith(
+            "history.csv is not UTF-8"
+        )
         assert rows["good"][3] == "completed" and rows["good"][5] == "val_loss 0.6000"
         # The newest run (the damaged one) is highlighted: its summary says what is wrong, in full.
         summary = text_of(screen.query_one("#runs-summary", Static))

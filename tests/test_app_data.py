@@ -74,7 +74,10 @@ async def test_a_builtin_set_gives_the_head_its_task(tmp_path):
         screen = await open_data(tmp_path, pilot)
         sets = screen.query_one("#data-sets", OptionList)
         iris = sets.get_option("iris")
-        assert str(iris.prompt).splitlines() == ["iris · multiclass", "150 × 4: three iris species, from 4 flower measurements (scikit-learn)"]
+        assert str(iris.prompt).splitlines() == [
+            "iris · multiclass",
+            "150 × 4: three iris species, from 4 flower measurements (scikit-learn)",
+        ]
         assert sets.get_option("keras:mnist") is not None
         sets.focus()
         sets.highlighted = sets.get_option_index("iris")
@@ -88,12 +91,17 @@ async def test_a_builtin_set_gives_the_head_its_task(tmp_path):
         assert screen.query_one("#data-rows", DataTable).row_count == 8
         assert "class balance of species" in str(screen.query_one("#data-balance").border_title)
         assert "multiclass" in message(screen) and "input (4,)" in message(screen)
-        assert screen.query_one("#data-target", Select).disabled  # a built-in predicts its own column
+        assert screen.query_one(
+            "#data-target", Select
+        ).disabled  # a built-in predicts its own column
 
 
 async def test_a_csv_typed_in_is_previewed_and_its_target_chosen(tmp_path):
     csv = tmp_path / "fruit.csv"
-    rows = [f"{i * 0.5},{i % 7},{'red' if i % 3 else 'green'},{'' if i == 4 else i * 2},{i % 2}" for i in range(40)]
+    rows = [
+        f"{i * 0.5},{i % 7},{'red' if i % 3 else 'green'},{'' if i == 4 else i * 2},{i % 2}"
+        for i in range(40)
+    ]
     csv.write_text("size,weight,color,price,ripe\n" + "\n".join(rows) + "\n")
     app = make_app(write_spec(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -114,7 +122,9 @@ async def test_a_csv_typed_in_is_previewed_and_its_target_chosen(tmp_path):
         data = app.workspace.spec.data
         assert (data.path, data.target) == (str(csv), "ripe")
         assert app.workspace.dataset.task == "binary"
-        assert "task (auto): ripe has 2 values (0, 1) → binary" in text_of(screen.query_one("#data-reason", Static))
+        assert "task (auto): ripe has 2 values (0, 1) → binary" in text_of(
+            screen.query_one("#data-reason", Static)
+        )
         assert "class balance of ripe" in str(screen.query_one("#data-balance").border_title)
         assert app.workspace.spec.layers[-1].params == {"units": 1, "activation": "sigmoid"}
         # Unchecking a column drops it; scaling and the split are choices too.
@@ -166,7 +176,9 @@ async def test_an_image_folder_shows_its_classes_and_samples(tmp_path):
         assert len(screen.query("#data-samples Picture")) == 4
         assert app.workspace.spec.data.path == str(folder)
         assert app.workspace.dataset.input_shape == (12, 10, 3)
-        assert "task (auto): 2 classes (circle, square) → binary" in text_of(screen.query_one("#data-reason", Static))
+        assert "task (auto): 2 classes (circle, square) → binary" in text_of(
+            screen.query_one("#data-reason", Static)
+        )
         screen.query_one("#data-size", Input).focus()
         await pilot.press(*"16x20", "enter")
         await calm(pilot)
@@ -183,7 +195,9 @@ async def test_a_keras_set_offline_says_so(tmp_path, monkeypatch):
         import keras
 
         def offline():
-            raise Exception("URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- [Errno -3] Temporary failure in name resolution")
+            raise Exception(
+                "URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- [Errno -3] Temporary failure in name resolution"
+            )
 
         monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
         sets = screen.query_one("#data-sets", OptionList)
@@ -235,17 +249,25 @@ async def test_the_course_red_wine_file_with_min_max_scaling(tmp_path, red_wine)
         screen = await open_data(tmp_path, pilot)
         await type_path(pilot, screen, red_wine)
         await choose(pilot, screen.query_one("#data-target", Select), "quality")
-        assert "task (auto): quality has 6 integer values (3–8) → regression" in text_of(screen.query_one("#data-reason", Static))
+        assert "task (auto): quality has 6 integer values (3–8) → regression" in text_of(
+            screen.query_one("#data-reason", Static)
+        )
         assert "distribution of quality" in str(screen.query_one("#data-balance").border_title)
         await choose(pilot, screen.query_one("#data-xscale", Select), "minmax")
         await choose(pilot, screen.query_one("#data-yscale", Select), "minmax")
         data = app.workspace.spec.data
-        assert (data.target, data.features_scale, data.target_scale) == ("quality", "minmax", "minmax")
+        assert (data.target, data.features_scale, data.target_scale) == (
+            "quality",
+            "minmax",
+            "minmax",
+        )
         dataset = app.workspace.dataset
         assert dataset.task == "regression" and dataset.input_shape == (11,)
         assert float(dataset.y_train.min()) == 0.0 and float(dataset.y_train.max()) == 1.0
         notes = text_of(screen.query_one("#data-notes", Static))
-        assert "features min-max scaled to 0–1" in notes and "target 'quality' min-max scaled" in notes
+        assert (
+            "features min-max scaled to 0–1" in notes and "target 'quality' min-max scaled" in notes
+        )
         # Undo brings the previous choice back, on the spec and on the screen.
         await pilot.press("ctrl+z")
         await calm(pilot)

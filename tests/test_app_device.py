@@ -25,7 +25,9 @@ def shown(screen: DeviceScreen, selector: str) -> str:
 
 def machine(*devices: Device, backend: str = "tensorflow", tf_config=None) -> Machine:
     cpu = Device("cpu", "Test CPU")
-    return Machine(backend, ["tensorflow", "jax"], "Test CPU", 8, [cpu, *devices], tf_config=tf_config)
+    return Machine(
+        backend, ["tensorflow", "jax"], "Test CPU", 8, [cpu, *devices], tf_config=tf_config
+    )
 
 
 async def choose(pilot, screen: DeviceScreen, selector: str, value) -> None:
@@ -42,7 +44,9 @@ async def test_this_machine_has_no_gpu_and_a_gpu_is_refused(tmp_path):
         assert "Backend: tensorflow" in facts and "CPU:" in facts
         assert "No GPU or TPU found: training runs on the CPU." in facts
         plan = shown(screen, "#device-plan")
-        assert "device cpu" in plan and "strategy none" in plan and "global batch 32 = 32 × 1" in plan
+        assert (
+            "device cpu" in plan and "strategy none" in plan and "global batch 32 = 32 × 1" in plan
+        )
         before = app.workspace.spec.to_dict()
         await choose(pilot, screen, "#device-device", "gpu")
         refused = shown(screen, "#device-refused")
@@ -68,7 +72,11 @@ async def test_strategies_and_batch_sizes_on_injected_machines(tmp_path):
         assert "GPU 3: NVIDIA H100, 80.0 GiB" in shown(screen, "#device-machine")
         plan = shown(screen, "#device-plan")
         assert "strategy mirrored · tf.distribute.MirroredStrategy" in plan
-        assert "replicas 4" in plan and "per replica 32 examples" in plan and "global batch 128 = 32 × 4" in plan
+        assert (
+            "replicas 4" in plan
+            and "per replica 32 examples" in plan
+            and "global batch 128 = 32 × 4" in plan
+        )
         await choose(pilot, screen, "#device-strategy", "mirrored")
         assert app.workspace.spec.accelerator.strategy == "mirrored"
         # The per-replica batch is fit.batch_size; the global batch follows it.
@@ -82,10 +90,15 @@ async def test_strategies_and_batch_sizes_on_injected_machines(tmp_path):
         screen.machine = machine(*(Device("tpu", "TPU v3", None, i) for i in range(8)))
         await pilot.pause()
         assert "TPU: TPU v3, 8 cores" in shown(screen, "#device-machine")
-        assert "cannot work on this machine" in shown(screen, "#device-plan")  # the spec says mirrored
+        assert "cannot work on this machine" in shown(
+            screen, "#device-plan"
+        )  # the spec says mirrored
         await choose(pilot, screen, "#device-strategy", "auto")
         plan = shown(screen, "#device-plan")
-        assert "strategy tpu · tf.distribute.TPUStrategy" in plan and "global batch 512 = 64 × 8" in plan
+        assert (
+            "strategy tpu · tf.distribute.TPUStrategy" in plan
+            and "global batch 512 = 64 × 8" in plan
+        )
         await choose(pilot, screen, "#device-mixed", True)
         assert "mixed_bfloat16 (mixed)" in shown(screen, "#device-plan")
         await choose(pilot, screen, "#device-device", "gpu")
@@ -93,7 +106,10 @@ async def test_strategies_and_batch_sizes_on_injected_machines(tmp_path):
         assert app.workspace.spec.accelerator.device == "auto"
         assert screen.query_one("#device-mixed", Checkbox).value is True
         # Two workers in TF_CONFIG under JAX: multi_worker, replicas across both hosts.
-        cluster = {"cluster": {"worker": ["10.0.0.1:1234", "10.0.0.2:1234"]}, "task": {"type": "worker", "index": 1}}
+        cluster = {
+            "cluster": {"worker": ["10.0.0.1:1234", "10.0.0.2:1234"]},
+            "task": {"type": "worker", "index": 1},
+        }
         screen.machine = machine(*gpus[:2], backend="jax", tf_config=cluster)
         await choose(pilot, screen, "#device-mixed", False)
         plan = shown(screen, "#device-plan")

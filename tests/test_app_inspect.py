@@ -38,7 +38,9 @@ def convnet_spec(epochs: int = 2) -> Spec:
         name="tiny_convnet",
         data=DataSpec(name="digits"),
         layers=[
-            LayerSpec("Conv2D", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+            LayerSpec(
+                "Conv2D", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}
+            ),
             LayerSpec("MaxPool2D", {"pool_size": 2}),
             LayerSpec("Flatten", {}),
             LayerSpec("Dense", {"units": 10, "activation": "softmax"}),
@@ -174,7 +176,9 @@ async def test_feature_maps_and_prediction_for_a_sample(tmp_path, convnet):
         assert heatmaps(view.grid)[0].data.shape == (4, 4)
         # An image file goes through the model too, resized to its input; it has no true label.
         picture = tmp_path / "seven.png"
-        PILImage.fromarray(np.uint8(data.raw_x_valid[0, :, :, 0] * 15)).resize((32, 32)).save(picture)
+        PILImage.fromarray(np.uint8(data.raw_x_valid[0, :, :, 0] * 15)).resize((32, 32)).save(
+            picture
+        )
         view.query_one("#maps-file").value = str(picture)
         view.query_one("#maps-file").focus()
         await pilot.pause()
@@ -197,7 +201,9 @@ async def test_epochs_refresh_the_kernels_without_flooding(tmp_path, monkeypatch
     session = trained(convnet_spec(epochs=1))
     reads = []
     real = layerlab.core.inspect.conv_kernels
-    monkeypatch.setattr(layerlab.core.inspect, "conv_kernels", lambda model: reads.append(1) or real(model))
+    monkeypatch.setattr(
+        layerlab.core.inspect, "conv_kernels", lambda model: reads.append(1) or real(model)
+    )
     app = make_app(write_spec(tmp_path, convnet_spec(), "tiny.toml"))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_inspect(pilot, session)
@@ -267,7 +273,10 @@ async def test_playground_circle_bottom_sobel(tmp_path):
         view = screen.query_one(PlaygroundView)
         panels = list(view.query_one("#play-panels").query_children(Heatmap))
         assert [p.title for p in panels] == [
-            "Input 64×64", "Filter 64×64", "Detect relu 64×64", "Condense 32×32",
+            "Input 64×64",
+            "Filter 64×64",
+            "Detect relu 64×64",
+            "Condense 32×32",
         ]
         assert panels[3].data.shape == (32, 32)
         assert panels[1].value_range == (-4.0, 4.0) and panels[2].value_range == (0.0, 4.0)
@@ -298,7 +307,9 @@ async def test_playground_circle_bottom_sobel(tmp_path):
         await pilot.press("5", "enter")
         await wait_inspect(pilot)
         np.testing.assert_allclose(view.kernel, [[5, 0], [0, -1]])
-        np.testing.assert_allclose(view.extraction.filtered[0, 0], 5 * good.input[0, 0] - good.input[1, 1])
+        np.testing.assert_allclose(
+            view.extraction.filtered[0, 0], 5 * good.input[0, 0] - good.input[1, 1]
+        )
 
 
 class GridApp(App):
@@ -341,7 +352,10 @@ def test_prediction_words_for_each_task():
     assert "predicted a" in logits and "✗" in logits and "from the raw outputs" in logits
     regression = SimpleNamespace(task="regression", class_names=[], target_scaler=None)
     assert words(prediction_text(np.array([7.25]), regression, np.float32(7.5))).split() == [
-        "predicted", "7.25", "true", "7.5",
+        "predicted",
+        "7.25",
+        "true",
+        "7.5",
     ]
     assert "true      —" in words(prediction_text(np.array([0.2, 0.3, 0.5]), multi, None))
 

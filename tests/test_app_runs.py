@@ -75,7 +75,9 @@ async def test_a_stopped_run_is_resumed_from_the_runs_screen_to_its_last_epoch(t
     from layerlab.core import events, runs
 
     session = TrainingSession(specs.loads(TINY.format(name="cut", units=8, epochs=8)))
-    session.subscribe(lambda e: session.stop() if isinstance(e, events.EpochEnded) and e.epoch == 3 else None)
+    session.subscribe(
+        lambda e: session.stop() if isinstance(e, events.EpochEnded) and e.epoch == 3 else None
+    )
     cut = session.run()
     assert cut.reason == "stopped" and cut.epochs_run < 8  # the epoch in progress at the stop ends
     app = make_app(write_spec(tmp_path))

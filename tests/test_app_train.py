@@ -21,11 +21,17 @@ from tests.conftest_app import make_app, settle, write_spec
 
 def tiny_spec(name: str, data: str = "iris", *, epochs: int = 6, batch: int = 32, **fit) -> Spec:
     """A small Dense stack on a built-in data set; the head and loss follow its task."""
-    head = {"iris": {"units": 3, "activation": "softmax"}, "breast_cancer": {"units": 1, "activation": "sigmoid"}}
+    head = {
+        "iris": {"units": 3, "activation": "softmax"},
+        "breast_cancer": {"units": 1, "activation": "sigmoid"},
+    }
     return Spec(
         name=name,
         data=DataSpec(name=data, seed=0),
-        layers=[LayerSpec("Dense", {"units": 8, "activation": "relu"}), LayerSpec("Dense", head[data])],
+        layers=[
+            LayerSpec("Dense", {"units": 8, "activation": "relu"}),
+            LayerSpec("Dense", head[data]),
+        ],
         fit=FitSpec(batch_size=batch, epochs=epochs, **fit),
     )
 
@@ -137,7 +143,7 @@ async def test_pause_holds_and_stop_ends_within_the_epoch(tmp_path):
         session.stop = stop_noting_when
         await pilot.press("s")
         done = await finish(pilot, screen)
-        after = [e for e in seen[at_stop[0]:] if isinstance(e, events.BatchEnded)]
+        after = [e for e in seen[at_stop[0] :] if isinstance(e, events.BatchEnded)]
         assert done.reason == "stopped" and len(after) <= 3  # the batch in flight, not the epoch
         assert "■ stopped in epoch" in screen.log_view.text
 
@@ -223,7 +229,12 @@ def test_events_are_gathered_batches_coalesced_and_read_as_words():
     stopped = events.EarlyStopped(24, 17, True, "val_loss", 0.3)
     assert "weights restored to epoch 17" in event_line(stopped)[0]
     assert event_line(events.BatchEnded(1, 3, 10, 0.5)) is None
-    assert [number(v) for v in (0.25, 3.1e-05, 2.6e32, float("nan"))] == ["0.2500", "3.1e-05", "2.6e+32", "nan"]
+    assert [number(v) for v in (0.25, 3.1e-05, 2.6e32, float("nan"))] == [
+        "0.2500",
+        "3.1e-05",
+        "2.6e+32",
+        "nan",
+    ]
     assert duration(5) == "5 s" and duration(185) == "3:05" and duration(3723) == "1:02:03"
 
 
@@ -234,7 +245,10 @@ def test_time_left_follows_recent_epochs():
     tracker.feed(events.RunStarted("", spec, epochs=10, steps_per_epoch=4, train_samples=400), 0.0)
     for epoch in range(1, 4):
         tracker.feed(events.EpochStarted(epoch), float(epoch))
-        tracker.feed(events.EpochEnded(epoch, {"loss": 1.0 / epoch}, 2.0 if epoch == 1 else 0.5), float(epoch))
+        tracker.feed(
+            events.EpochEnded(epoch, {"loss": 1.0 / epoch}, 2.0 if epoch == 1 else 0.5),
+            float(epoch),
+        )
     tracker.feed(events.EpochStarted(4), 3.0)
     tracker.feed(events.BatchEnded(4, 2, 4, 0.2), 3.25)
     view = tracker.view(3.25)
@@ -267,13 +281,22 @@ def test_no_tensorflow_line_reaches_the_terminal(tmp_path):
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "layerlab", str(spec_path)],
-        stdin=slave, stdout=slave, stderr=slave, cwd=root, env=env, start_new_session=True,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=root,
+        env=env,
+        start_new_session=True,
     )
     os.close(slave)
     raw = bytearray()
 
     def screen_text() -> str:
-        return re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Z]|.)", "", raw.decode("utf-8", "replace"))
+        return re.sub(
+            r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Z]|.)",
+            "",
+            raw.decode("utf-8", "replace"),
+        )
 
     def read_until(word: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -26,19 +26,41 @@ print(keras.backend.backend(), done.reason, "tensorflow" in sys.modules)
 
 def test_a_full_jax_run_imports_no_tensorflow(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    done = subprocess.run([sys.executable, "-c", FULL_RUN, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_RUN, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["jax", "completed", "False"]
 
 
 def test_layerlab_train_on_jax_imports_no_tensorflow(tmp_path):
     spec = tmp_path / "x.toml"
-    spec.write_text('[data]\nname = "breast_cancer"\n[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n[fit]\nepochs = 2\n')
+    spec.write_text(
+        '[data]\nname = "breast_cancer"\n[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n[fit]\nepochs = 2\n'
+    )
     probe = "import runpy, sys; sys.argv = ['layerlab'] + sys.argv[1:]\ntry:\n    runpy.run_module('layerlab', run_name='__main__')\nfinally:\n    print(json.dumps({'tensorflow': 'tensorflow' in sys.modules}), file=sys.__stdout__)"
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     done = subprocess.run(
-        [sys.executable, "-c", "import json\n" + probe, "train", str(spec), "--json", "--runs-dir", str(tmp_path / "r")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-c",
+            "import json\n" + probe,
+            "train",
+            str(spec),
+            "--json",
+            "--runs-dir",
+            str(tmp_path / "r"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr[-3000:]
@@ -68,13 +90,23 @@ print(json.dumps({"backend": keras.backend.backend(), "tensorflow": "tensorflow"
 def test_every_example_trains_without_tensorflow(backend, tmp_path):
     """Each example spec, with its data, trains 2 epochs; one process per backend pays its start once."""
     if backend == "torch":
-        pytest.importorskip("torch", reason="torch is not installed: the examples are not tried on the torch backend")
+        pytest.importorskip(
+            "torch",
+            reason="torch is not installed: the examples are not tried on the torch backend",
+        )
     from layerlab.core.examples import list_examples
 
     names = [example.name for example in list_examples()]
     assert len(names) >= 7, names
     env = {**os.environ, "KERAS_BACKEND": backend}
-    done = subprocess.run([sys.executable, "-c", EVERY_EXAMPLE, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", EVERY_EXAMPLE, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.splitlines()[-1])
     assert out["backend"] == backend

@@ -36,9 +36,19 @@ SPEC_FLOATS = {
 
 def _float_fields() -> set[str]:
     """Key paths of every float field of the spec's dataclasses."""
-    tables = {"compile": specs.CompileSpec, "data": specs.DataSpec, "fit.early_stopping": specs.EarlyStoppingSpec,
-              "fit": specs.FitSpec, "accelerator": specs.AcceleratorSpec}
-    return {f"{key}.{f.name}" for key, cls in tables.items() for f in dataclasses.fields(cls) if f.type == "float"}
+    tables = {
+        "compile": specs.CompileSpec,
+        "data": specs.DataSpec,
+        "fit.early_stopping": specs.EarlyStoppingSpec,
+        "fit": specs.FitSpec,
+        "accelerator": specs.AcceleratorSpec,
+    }
+    return {
+        f"{key}.{f.name}"
+        for key, cls in tables.items()
+        for f in dataclasses.fields(cls)
+        if f.type == "float"
+    }
 
 
 def test_every_spec_float_is_covered():
@@ -55,13 +65,17 @@ def test_non_finite_spec_numbers_are_refused_by_key_path(key, word):
     assert "expected a finite number" in caught.value.problem
 
 
-FLOAT_PARAMS = [(layer.name, p.name) for layer in LAYERS.values() for p in layer.params if p.kind == "float"]
+FLOAT_PARAMS = [
+    (layer.name, p.name) for layer in LAYERS.values() for p in layer.params if p.kind == "float"
+]
 
 
 @pytest.mark.parametrize("word", NON_FINITE)
 @pytest.mark.parametrize(("layer", "param"), FLOAT_PARAMS)
 def test_non_finite_layer_parameters_are_refused_in_specs_and_forms(layer, param, word):
-    text = f'[[layers]]\ntype = "Dense"\nunits = 4\n\n[[layers]]\ntype = "{layer}"\n{param} = {word}\n'
+    text = (
+        f'[[layers]]\ntype = "Dense"\nunits = 4\n\n[[layers]]\ntype = "{layer}"\n{param} = {word}\n'
+    )
     with pytest.raises(SpecError) as caught:
         specs.loads(text, "exp.toml")
     assert caught.value.key == f"layers[1].{param}"
@@ -73,7 +87,7 @@ def test_non_finite_layer_parameters_are_refused_in_specs_and_forms(layer, param
 
 def test_finite_numbers_still_pass():
     spec = specs.loads(
-        '[compile]\nlearning_rate = 1e-4\n[data]\nvalid_fraction = 0\n'
+        "[compile]\nlearning_rate = 1e-4\n[data]\nvalid_fraction = 0\n"
         '[[layers]]\ntype = "Rescaling"\nscale = 0.00392156862745098\noffset = -1\n'
     )
     assert spec.compile.learning_rate == 1e-4 and spec.data.valid_fraction == 0
@@ -81,7 +95,9 @@ def test_finite_numbers_still_pass():
 
 
 def test_seeds_beyond_32_bits_are_refused():
-    with pytest.raises(SpecError, match=r"data\.seed: 4294967296 is too large: expected >= 0 and <= 4294967295"):
+    with pytest.raises(
+        SpecError, match=r"data\.seed: 4294967296 is too large: expected >= 0 and <= 4294967295"
+    ):
         specs.loads("[data]\nseed = 4294967296\n")
     assert specs.loads("[data]\nseed = 4294967295\n").data.seed == 2**32 - 1
     with pytest.raises(SpecError, match=r"layers\[0\]\.seed: .* too large"):
@@ -169,7 +185,10 @@ def test_too_many_layers_are_refused_before_keras_sees_them():
     dense = '[[layers]]\ntype = "Dense"\nunits = 2\n'
     with pytest.raises(SpecError) as caught:
         specs.loads(dense * 20_000, "exp.toml")
-    assert caught.value.message == "exp.toml: layers: 20,000 layers are too many: a stack takes at most 200"
+    assert (
+        caught.value.message
+        == "exp.toml: layers: 20,000 layers are too many: a stack takes at most 200"
+    )
     assert len(specs.loads(dense * specs.MAX_LAYERS).layers) == specs.MAX_LAYERS
 
 
@@ -187,7 +206,9 @@ def test_a_stack_keras_cannot_join_is_a_model_error(monkeypatch):
     finally:
         sys.setrecursionlimit(limit)
     assert caught.value.index is None
-    assert "could not join the 150 layers" in str(caught.value) and "use fewer layers" in str(caught.value)
+    assert "could not join the 150 layers" in str(caught.value) and "use fewer layers" in str(
+        caught.value
+    )
 
 
 # -- names Keras refuses -------------------------------------------------------------------------
@@ -195,7 +216,13 @@ def test_a_stack_keras_cannot_join_is_a_model_error(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "keras_name"),
-    [("vin rouge é 日本", "vin_rouge"), ("(draft) wine", "draft_wine"), ("日本", "model"), ("2024 run", "model_2024_run"), ("red_wine", "red_wine")],
+    [
+        ("vin rouge é 日本", "vin_rouge"),
+        ("(draft) wine", "draft_wine"),
+        ("日本", "model"),
+        ("2024 run", "model_2024_run"),
+        ("red_wine", "red_wine"),
+    ],
 )
 def test_model_names_are_what_keras_takes(name, keras_name):
     from layerlab.core.model import model_name
@@ -245,7 +272,9 @@ def _table(y, **extra) -> pd.DataFrame:
 
 
 def _prepare(frame, **data):
-    return prepare_frame(frame, name="t.csv", where="t.csv", data=DataSpec(target="y", **data), target="y")
+    return prepare_frame(
+        frame, name="t.csv", where="t.csv", data=DataSpec(target="y", **data), target="y"
+    )
 
 
 @pytest.mark.parametrize("task", ["auto", "regression", "multiclass"])
@@ -264,7 +293,9 @@ def test_infinite_targets_are_dropped_like_missing_ones_and_said(task):
 def test_a_target_with_nothing_finite_is_refused():
     with pytest.raises(DataError) as caught:
         _prepare(_table(np.full(20, np.inf)))
-    assert caught.value.message.startswith("t.csv: target column 'y' has no finite values: every row is infinite")
+    assert caught.value.message.startswith(
+        "t.csv: target column 'y' has no finite values: every row is infinite"
+    )
 
 
 def test_infinite_features_are_named_and_treated_as_missing():

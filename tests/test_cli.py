@@ -46,7 +46,17 @@ def layerlab(*args, cwd=None, env=None):
 def test_train_json_prints_events_and_nothing_else(tmp_path):
     spec = tmp_path / "tiny.toml"
     spec.write_text(TINY)
-    done = layerlab("train", str(spec), "--epochs", "3", "--seed", "1", "--json", "--runs-dir", str(tmp_path / "r"))
+    done = layerlab(
+        "train",
+        str(spec),
+        "--epochs",
+        "3",
+        "--seed",
+        "1",
+        "--json",
+        "--runs-dir",
+        str(tmp_path / "r"),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # not one line of TensorFlow's own logging
     lines = [json.loads(line) for line in done.stdout.splitlines()]
@@ -78,17 +88,23 @@ def test_train_human_output_has_a_line_per_epoch_and_a_summary(tmp_path):
 @pytest.mark.parametrize(
     ("contents", "args", "message"),
     [
-        (TINY.replace("units = 8", "units = -8"), [], "tiny.toml: layers[0].units: -8 is too small"),
+        (
+            TINY.replace("units = 8", "units = -8"),
+            [],
+            "tiny.toml: layers[0].units: -8 is too small",
+        ),
         (TINY, ["--data", "missing.csv"], "--data: no such file or folder: missing.csv"),
         (TINY.replace('name = "iris"', 'name = "irises"'), [], "irises"),
-        (TINY.replace('units = 3\n', 'units = 3\n[[layers]]\ntype = "Conv2D"\n'), [], "layers[2]"),
+        (TINY.replace("units = 3\n", 'units = 3\n[[layers]]\ntype = "Conv2D"\n'), [], "layers[2]"),
         (TINY, ["--epochs", "zero"], "expected a whole number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, contents, args, message):
     spec = tmp_path / "tiny.toml"
     spec.write_text(contents)
-    done = layerlab("train", str(spec), *args, cwd=tmp_path, env={"LAYERLAB_RUNS": str(tmp_path / "r")})
+    done = layerlab(
+        "train", str(spec), *args, cwd=tmp_path, env={"LAYERLAB_RUNS": str(tmp_path / "r")}
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert message in done.stderr
@@ -102,7 +118,9 @@ def test_missing_spec_and_bad_csv(tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text("a,b\n1,2\n3,4\n")
     spec = tmp_path / "s.toml"
-    spec.write_text('[data]\npath = "bad.csv"\ntarget = "quality"\n[[layers]]\ntype = "Dense"\nunits = 1\n')
+    spec.write_text(
+        '[data]\npath = "bad.csv"\ntarget = "quality"\n[[layers]]\ntype = "Dense"\nunits = 1\n'
+    )
     done = layerlab("train", str(spec), env={"LAYERLAB_RUNS": str(tmp_path / "r")})
     assert done.returncode == 2
     assert "quality" in done.stderr and "Traceback" not in done.stderr
@@ -115,12 +133,16 @@ def test_datasets_and_examples_are_listed():
     for name in ("linear", "breast_cancer", "digits", "stripes"):
         assert name in listed.stdout
     examples = layerlab("examples")
-    assert examples.returncode == 0 and "red_wine" in examples.stdout and "convnet" in examples.stdout
+    assert (
+        examples.returncode == 0 and "red_wine" in examples.stdout and "convnet" in examples.stdout
+    )
 
 
 def test_human_printer_says_early_stopping_and_restored_weights():
     printer = _HumanPrinter(specs.loads("[fit]\nepochs = 40\n"))
-    line = printer.line(events.EarlyStopped(stopped_epoch=37, best_epoch=17, restored=True, best_value=0.25))
+    line = printer.line(
+        events.EarlyStopped(stopped_epoch=37, best_epoch=17, restored=True, best_value=0.25)
+    )
     assert line == (
         "■ early stopping at epoch 37: val_loss did not improve by min_delta within patience; "
         "weights restored to epoch 17 (val_loss 0.2500)"

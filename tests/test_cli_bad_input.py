@@ -71,7 +71,11 @@ SPEC_CASES = {
 def layerlab(*args: str, timeout: float = 240):
     """`layerlab ARGS` in a fresh interpreter; a refusal that hangs fails after `timeout` seconds."""
     return subprocess.run(
-        [sys.executable, "-m", "layerlab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "layerlab", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -114,9 +118,15 @@ def test_a_spec_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
 
 def test_a_data_error_found_after_the_import_leaves_no_run_folder_or_log(tmp_path):
     csv = tmp_path / "huge.csv"
-    csv.write_text("a,b,y\n" + "".join(f"{i},{1e300 if i == 3 else i * 0.5},{i % 2}\n" for i in range(30)))
+    csv.write_text(
+        "a,b,y\n" + "".join(f"{i},{1e300 if i == 3 else i * 0.5},{i % 2}\n" for i in range(30))
+    )
     spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY.replace('name = "iris"', 'path = "huge.csv"\ntarget = "y"').replace("units = 3", "units = 2"))
+    spec.write_text(
+        TINY.replace('name = "iris"', 'path = "huge.csv"\ntarget = "y"').replace(
+            "units = 3", "units = 2"
+        )
+    )
     runs = tmp_path / "r"
     done = layerlab("train", str(spec), "--runs-dir", str(runs))
     assert_refused(done, runs, "column 'b' has 1 value(s) beyond ±3.4e38")

@@ -90,7 +90,9 @@ def test_unknown_builtin_lists_the_names():
 
 def test_same_seed_same_split_other_seed_another():
     first, again, other = (load(name="breast_cancer", seed=s) for s in (0, 0, 1))
-    assert np.array_equal(first.x_valid, again.x_valid) and np.array_equal(first.y_train, again.y_train)
+    assert np.array_equal(first.x_valid, again.x_valid) and np.array_equal(
+        first.y_train, again.y_train
+    )
     assert not np.array_equal(first.y_valid, other.y_valid)
 
 
@@ -104,8 +106,14 @@ def test_no_validation_split_at_valid_fraction_zero():
 
 
 def test_red_wine_is_regression_scaled_on_the_training_split(red_wine):
-    data = load(path=str(red_wine), target="quality", features_scale="minmax", target_scale="minmax")
-    assert data.task == "regression" and data.input_shape == (11,) and "quality" not in data.feature_names
+    data = load(
+        path=str(red_wine), target="quality", features_scale="minmax", target_scale="minmax"
+    )
+    assert (
+        data.task == "regression"
+        and data.input_shape == (11,)
+        and "quality" not in data.feature_names
+    )
     assert "6 integer values (3–8)" in data.task_reason
     assert len(data.x_train) == 1119 and len(data.x_valid) == 480
     assert np.allclose(data.x_train.min(axis=0), 0) and np.allclose(data.x_train.max(axis=0), 1)
@@ -145,13 +153,23 @@ def test_infer_task_says_why(values, task, words):
 
 
 def test_quoted_numbers_are_numbers(tmp_path):
-    data = table(tmp_path, '"a","b","y"\n"1.5","2",0.5\n"2.5","4",1.5\n"3.5","8",2.5\n"4.5","9",3.5\n', features_scale="none", valid_fraction=0.0)
+    data = table(
+        tmp_path,
+        '"a","b","y"\n"1.5","2",0.5\n"2.5","4",1.5\n"3.5","8",2.5\n"4.5","9",3.5\n',
+        features_scale="none",
+        valid_fraction=0.0,
+    )
     assert data.feature_names == ["a", "b"] and data.task == "regression"
     assert sorted(data.x_train[:, 0]) == [1.5, 2.5, 3.5, 4.5]
 
 
 def test_semicolons_and_decimal_commas(tmp_path):
-    data = table(tmp_path, "a;b;y\n1,5;2;x\n2,5;4;z\n3,5;8;x\n4,5;9;z\n", features_scale="none", valid_fraction=0.0)
+    data = table(
+        tmp_path,
+        "a;b;y\n1,5;2;x\n2,5;4;z\n3,5;8;x\n4,5;9;z\n",
+        features_scale="none",
+        valid_fraction=0.0,
+    )
     assert data.feature_names == ["a", "b"] and sorted(data.x_train[:, 0]) == [1.5, 2.5, 3.5, 4.5]
     assert "numbers written as text (quoted, or with decimal commas) in: a" in " ".join(data.notes)
     assert data.class_names == ["x", "z"] and data.task == "binary"
@@ -159,7 +177,9 @@ def test_semicolons_and_decimal_commas(tmp_path):
 
 def test_index_and_constant_columns_are_dropped(tmp_path):
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"id": range(1, 41), "same": 7, "a": rng.normal(size=40), "y": rng.normal(size=40)})
+    frame = pd.DataFrame(
+        {"id": range(1, 41), "same": 7, "a": rng.normal(size=40), "y": rng.normal(size=40)}
+    )
     frame.to_csv(tmp_path / "t.csv")  # writes the index as an unnamed first column too
     data = load(path=str(tmp_path / "t.csv"), target="y")
     assert data.feature_names == ["a"]
@@ -174,7 +194,10 @@ def test_a_counting_column_is_kept_when_it_is_the_only_feature(tmp_path):
 
 
 def test_string_labels_are_encoded_and_named(tmp_path):
-    rows = "\n".join(f"{i},{i % 7},{s}" for i, s in zip(range(30), ["setosa", "virginica", "versicolor"] * 10, strict=True))
+    rows = "\n".join(
+        f"{i},{i % 7},{s}"
+        for i, s in zip(range(30), ["setosa", "virginica", "versicolor"] * 10, strict=True)
+    )
     data = table(tmp_path, "a,b,y\n" + rows + "\n", valid_fraction=0.0)
     assert data.task == "multiclass" and data.class_names == ["setosa", "versicolor", "virginica"]
     assert list(data.y_train[:3]) == [0, 2, 1]
@@ -194,7 +217,12 @@ def test_free_text_feature_is_refused_by_name(tmp_path):
     path = tmp_path / "people.csv"
     path.write_text("name,n,y\n" + rows + "\n")
     message = error(path=str(path), target="y")
-    assert "people.csv" in message and "'name'" in message and "80 different values" in message and "drop" in message
+    assert (
+        "people.csv" in message
+        and "'name'" in message
+        and "80 different values" in message
+        and "drop" in message
+    )
     assert table(tmp_path, "name,n,y\n" + rows + "\n", drop=["name"]).feature_names == ["n"]
 
 
@@ -203,7 +231,9 @@ def test_missing_values_are_filled_with_the_training_median_and_reported(tmp_pat
     a[3] = a[11] = ""
     y = [str(i % 5 + 0.5) for i in range(20)]
     y[5] = ""
-    rows = [f"{100 - i},{p},{q}" for i, (p, q) in enumerate(zip(a, y, strict=True))]  # k names the row
+    rows = [
+        f"{100 - i},{p},{q}" for i, (p, q) in enumerate(zip(a, y, strict=True))
+    ]  # k names the row
     data = table(tmp_path, "k,a,y\n" + "\n".join(rows) + "\n", features_scale="none")
     assert len(data.x_train) + len(data.x_valid) == 19
     notes = " ".join(data.notes)
@@ -214,7 +244,9 @@ def test_missing_values_are_filled_with_the_training_median_and_reported(tmp_pat
     for k, a_ in np.concatenate([data.x_train, data.x_valid]):
         if k in gaps:
             assert a_ == np.median(known)
-    assert np.median(known) != np.median([float(v) for v in a if v])  # the training split's own median
+    assert np.median(known) != np.median(
+        [float(v) for v in a if v]
+    )  # the training split's own median
 
 
 def test_tsv_and_parquet(tmp_path):
@@ -272,7 +304,10 @@ def test_image_folder_loads_with_class_names(tmp_path):
     assert data.is_image and data.class_names == ["cat", "dog"] and data.task == "binary"
     assert data.x_train.shape == (6, 20, 24, 3) and data.x_valid.shape == (2, 20, 24, 3)
     assert data.input_shape == (20, 24, 3) and data.x_train.min() >= 0 and data.x_train.max() <= 1
-    assert data.raw_x_valid.max() > 1 and sorted(np.concatenate([data.y_train, data.y_valid])) == [0] * 4 + [1] * 4
+    assert (
+        data.raw_x_valid.max() > 1
+        and sorted(np.concatenate([data.y_train, data.y_valid])) == [0] * 4 + [1] * 4
+    )
     smaller = load(path=str(tmp_path / "pets"), image_size=[8, 10], features_scale="none")
     assert smaller.input_shape == (8, 10, 3) and smaller.x_train.max() > 1
     assert "resized to 8×10" in smaller.notes[0]
@@ -307,7 +342,9 @@ def test_keras_mnist_offline_is_a_clear_error(monkeypatch):
     import keras
 
     def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- [Errno -3] Temporary failure in name resolution")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- [Errno -3] Temporary failure in name resolution"
+        )
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     message = error(name="keras:mnist")
@@ -317,7 +354,10 @@ def test_keras_mnist_offline_is_a_clear_error(monkeypatch):
 def test_keras_set_uses_its_test_images_for_validation(monkeypatch):
     import keras
 
-    fake = ((np.full((6, 28, 28), 255, np.uint8), np.arange(6) % 10), (np.zeros((4, 28, 28), np.uint8), np.arange(4)))
+    fake = (
+        (np.full((6, 28, 28), 255, np.uint8), np.arange(6) % 10),
+        (np.zeros((4, 28, 28), np.uint8), np.arange(4)),
+    )
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: fake)
     data = load(name="keras:mnist")
     assert data.input_shape == (28, 28, 1) and data.x_train.max() == 1 and len(data.x_valid) == 4

@@ -50,9 +50,15 @@ epochs = 3
 @pytest.mark.parametrize(
     "error, message",
     [
-        (specs.SpecError("must be at least 1", "layers[2].units", "exp.toml"), "exp.toml: layers[2].units: must be at least 1"),
+        (
+            specs.SpecError("must be at least 1", "layers[2].units", "exp.toml"),
+            "exp.toml: layers[2].units: must be at least 1",
+        ),
         (DataError("no column 'quality'", "wine.csv"), "wine.csv: no column 'quality'"),
-        (ModelError("expects 4 dimensions", 2, "add Flatten"), "layers[2]: expects 4 dimensions — add Flatten"),
+        (
+            ModelError("expects 4 dimensions", 2, "add Flatten"),
+            "layers[2]: expects 4 dimensions — add Flatten",
+        ),
         (ModelError("the model has no layers"), "the model has no layers"),
         (AcceleratorError("no GPU here; choose device 'cpu'"), "no GPU here; choose device 'cpu'"),
         (InspectError("a kernel is a small 2-D array"), "a kernel is a small 2-D array"),
@@ -66,8 +72,13 @@ def test_every_bad_input_error_is_a_layerlab_error_that_says_where(error, messag
 
 
 def test_error_words_give_bad_input_alone_and_a_failure_with_its_type():
-    assert error_words(DataError("no column 'quality'", "wine.csv")) == "wine.csv: no column 'quality'"
-    assert error_words(InspectError("a picture size must be positive")) == "a picture size must be positive"
+    assert (
+        error_words(DataError("no column 'quality'", "wine.csv")) == "wine.csv: no column 'quality'"
+    )
+    assert (
+        error_words(InspectError("a picture size must be positive"))
+        == "a picture size must be positive"
+    )
     assert error_words(RuntimeError("CUDA out of memory")) == "RuntimeError: CUDA out of memory"
     assert error_words(ValueError("x")) == "ValueError: x"
 
@@ -141,7 +152,9 @@ def test_a_run_in_process_writes_log_txt_with_its_lines_failures_and_warnings(tm
     def broken_view(event):
         if isinstance(event, events.RunStarted):
             warnings.warn("a warning while training", UserWarning, stacklevel=1)
-            other = threading.Thread(target=lambda: logging.getLogger("layerlab").error("the app's own news"))
+            other = threading.Thread(
+                target=lambda: logging.getLogger("layerlab").error("the app's own news")
+            )
             other.start()
             other.join()
         if isinstance(event, events.EpochEnded) and event.epoch == 2:
@@ -153,7 +166,9 @@ def test_a_run_in_process_writes_log_txt_with_its_lines_failures_and_warnings(tm
 
     assert isinstance(done, events.Finished) and (done.reason, done.epochs_run) == ("completed", 3)
     text = (session.run_dir / "log.txt").read_text()
-    assert f"INFO layerlab.run: ▶ training small: 3 epochs × {session.steps_per_epoch} batches" in text
+    assert (
+        f"INFO layerlab.run: ▶ training small: 3 epochs × {session.steps_per_epoch} batches" in text
+    )
     assert "INFO layerlab.run: epoch 3/3" in text
     assert "INFO layerlab.run: ✓ finished: ran every epoch; 3 epochs" in text
     assert "ERROR layerlab: a subscriber failed on the epoch_end event" in text

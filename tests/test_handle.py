@@ -37,8 +37,15 @@ def test_a_folder_handle_follows_what_another_process_appends(tmp_path):
     (copy / "spec.toml").write_text(SMALL)
     events_file = copy / "events.jsonl"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(copy)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+            str(copy),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -50,7 +57,9 @@ def test_a_folder_handle_follows_what_another_process_appends(tmp_path):
         with events_file.open("ab") as handle:
             handle.write(written[half:])
         rest = run.refresh()
-        assert [e.event for e in first + rest] == [e["event"] for e in runs.read_events(Path(done.run_dir) / "events.jsonl")]
+        assert [e.event for e in first + rest] == [
+            e["event"] for e in runs.read_events(Path(done.run_dir) / "events.jsonl")
+        ]
         assert len(run.history) == 4 and run.status == "completed" and not run.live
         assert run.refresh() == []  # nothing new: nothing read twice
     finally:

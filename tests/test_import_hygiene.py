@@ -14,8 +14,17 @@ UI = ("textual", "textual_plotext", "plotext", "textual_image", "layerlab.tui", 
 HEAVY = ("keras", "tensorflow", "jax", "torch")
 LIGHT = (
     "layerlab",
-    "layerlab.core.spec", "layerlab.core.events", "layerlab.core.runs", "layerlab.core.catalog", "layerlab.core.examples", "layerlab.core.diagnosis", "layerlab.core.strategy",
-    "layerlab.core.errors", "layerlab.core.words", "layerlab.core.files", "layerlab.core.runlog",
+    "layerlab.core.spec",
+    "layerlab.core.events",
+    "layerlab.core.runs",
+    "layerlab.core.catalog",
+    "layerlab.core.examples",
+    "layerlab.core.diagnosis",
+    "layerlab.core.strategy",
+    "layerlab.core.errors",
+    "layerlab.core.words",
+    "layerlab.core.files",
+    "layerlab.core.runlog",
 )
 
 
@@ -25,7 +34,14 @@ def loaded_after_import(module: str) -> set[str]:
         f"import json, sys; import {module}; "
         "print(json.dumps(sorted('.'.join(m.split('.')[:2 if m.startswith('layerlab.') else 1]) for m in sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -34,10 +50,26 @@ def core_modules() -> list[str]:
 
 
 def test_every_core_module_is_listed():
-    assert {"layerlab.core.session", "layerlab.core.model", "layerlab.core.data", "layerlab.core.inspect", "layerlab.core.accel"} <= set(core_modules())
+    assert {
+        "layerlab.core.session",
+        "layerlab.core.model",
+        "layerlab.core.data",
+        "layerlab.core.inspect",
+        "layerlab.core.accel",
+    } <= set(core_modules())
 
 
-@pytest.mark.parametrize("module", ["layerlab.core.session", "layerlab.core.cli", "layerlab.core.inspect", "layerlab.core.data", "layerlab.core.accel", "layerlab.core.playground"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "layerlab.core.session",
+        "layerlab.core.cli",
+        "layerlab.core.inspect",
+        "layerlab.core.data",
+        "layerlab.core.accel",
+        "layerlab.core.playground",
+    ],
+)
 def test_core_imports_no_ui(module):
     loaded = loaded_after_import(module)
     assert not loaded & set(UI), f"{module} pulled in {sorted(loaded & set(UI))}"
@@ -47,7 +79,6 @@ def test_core_imports_no_ui(module):
 def test_light_core_modules_import_no_keras(module):
     loaded = loaded_after_import(module)
     assert not loaded & set(HEAVY + UI), f"{module} pulled in {sorted(loaded & set(HEAVY + UI))}"
-
 
 
 def test_the_shell_loads_no_screen_until_one_is_shown():

@@ -13,7 +13,12 @@ def test_shapes_and_parameters_of_the_course_red_wine_model():
     report = models.check([dense(512, "relu")] * 3 + [dense(1)], (11,))
     assert report.ok
     assert [r.output_shape for r in report.rows] == [(512,), (512,), (512,), (1,)]
-    assert [r.params for r in report.rows] == [11 * 512 + 512, 512 * 512 + 512, 512 * 512 + 512, 513]
+    assert [r.params for r in report.rows] == [
+        11 * 512 + 512,
+        512 * 512 + 512,
+        512 * 512 + 512,
+        513,
+    ]
     assert report.total_params == report.trainable_params == 531_969
     assert report.model.count_params() == report.total_params
 
@@ -29,7 +34,14 @@ def test_convnet_shapes_and_a_frozen_base_counts_as_untrainable():
     ]
     report = models.check(layers, (8, 8, 1))
     assert report.ok, report.error
-    assert [r.output_shape for r in report.rows] == [(8, 8, 1), (6, 6, 4), (3, 3, 4), (3, 3, 4), (36,), (10,)]
+    assert [r.output_shape for r in report.rows] == [
+        (8, 8, 1),
+        (6, 6, 4),
+        (3, 3, 4),
+        (3, 3, 4),
+        (36,),
+        (10,),
+    ]
     assert report.rows[1].params == 3 * 3 * 1 * 4 + 4
     # BatchNormalization's moving mean and variance are parameters, but not trainable ones.
     assert report.rows[3].params == 16 and report.rows[3].trainable == 8
@@ -37,7 +49,11 @@ def test_convnet_shapes_and_a_frozen_base_counts_as_untrainable():
 
 def test_pretrained_base_builds_without_download_and_freezes():
     report = models.check(
-        [LayerSpec("PretrainedBase", {"base": "vgg16", "trainable": False}), LayerSpec("Flatten", {}), dense(1, "sigmoid")],
+        [
+            LayerSpec("PretrainedBase", {"base": "vgg16", "trainable": False}),
+            LayerSpec("Flatten", {}),
+            dense(1, "sigmoid"),
+        ],
         (32, 32, 3),
     )
     assert report.ok, report.error
@@ -62,7 +78,10 @@ def test_dense_after_conv_without_flatten_is_located_with_the_fix():
 def test_conv_on_a_table_and_a_kernel_larger_than_the_image():
     report = models.check([LayerSpec("Conv2D", {})], (11,))
     assert report.error.index == 0 and "needs images" in report.error.problem
-    report = models.check([LayerSpec("Conv2D", {"kernel_size": 5}), LayerSpec("Conv2D", {"kernel_size": 5})], (8, 8, 1))
+    report = models.check(
+        [LayerSpec("Conv2D", {"kernel_size": 5}), LayerSpec("Conv2D", {"kernel_size": 5})],
+        (8, 8, 1),
+    )
     assert report.error.index == 1
     assert "padding 'same'" in report.error.fix
 
@@ -81,7 +100,13 @@ def test_empty_stack_is_an_error_that_says_what_to_do():
         ("binary", 2, [dense(1)], "binary_crossentropy", ["sigmoid"]),
         ("binary", 2, [dense(1, "sigmoid")], "mae", ["regression loss"]),
         ("multiclass", 3, [dense(3, "softmax")], "sparse_categorical_crossentropy", []),
-        ("multiclass", 3, [dense(2, "softmax")], "sparse_categorical_crossentropy", ["Dense(3, softmax)"]),
+        (
+            "multiclass",
+            3,
+            [dense(2, "softmax")],
+            "sparse_categorical_crossentropy",
+            ["Dense(3, softmax)"],
+        ),
     ],
 )
 def test_head_warnings_fit_the_task(task, classes, layers, loss, expected):

@@ -52,15 +52,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(tmp_path: Path, port: int, process_id: int, *extra: str, epochs: int = 3) -> subprocess.Popen[str]:
+def start(
+    tmp_path: Path, port: int, process_id: int, *extra: str, epochs: int = 3
+) -> subprocess.Popen[str]:
     spec = tmp_path / "small.toml"
     if not spec.exists():
         spec.write_text(SPEC.format(epochs=epochs))
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    command = [sys.executable, "-m", "layerlab", "train", str(spec), "--runs-dir", str(tmp_path / "runs")]
-    command += ["--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(process_id), *extra]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "layerlab",
+        "train",
+        str(spec),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
+    command += [
+        "--coordinator",
+        f"127.0.0.1:{port}",
+        "--num-processes",
+        "2",
+        "--process-id",
+        str(process_id),
+        *extra,
+    ]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(*procs: subprocess.Popen[str], timeout: float = 90) -> list[tuple[int, str, str]]:
@@ -85,7 +105,9 @@ def test_two_processes_train_as_one_with_disjoint_shards_and_one_run_folder(tmp_
     lines = {}
     for i, (code, out, err) in enumerate(done):
         assert code == 0, err
-        lines[i] = [json.loads(line) for line in out.splitlines()]  # nothing but JSON, no [Gloo] line
+        lines[i] = [
+            json.loads(line) for line in out.splitlines()
+        ]  # nothing but JSON, no [Gloo] line
         assert "Gloo" not in out + err
     shards = {i: lines[i][0]["cluster"] for i in lines}
     assert [shards[i]["process_id"] for i in (0, 1)] == [0, 1]
@@ -145,7 +167,9 @@ def test_a_killed_peer_stops_the_other_with_a_message(tmp_path):
     finally:
         finish(first, second, timeout=5)
     assert code == 1
-    assert re.search(r"process 0 of 2 (stopped: another process left the run|ended abruptly)", err), err
+    assert re.search(
+        r"process 0 of 2 (stopped: another process left the run|ended abruptly)", err
+    ), err
     assert f"127.0.0.1:{port}" in err
     assert took < 10
 
@@ -154,10 +178,19 @@ def test_a_killed_peer_stops_the_other_with_a_message(tmp_path):
     "args, words",
     [
         (["--coordinator", "127.0.0.1:5000"], "go together"),
-        (["--coordinator", "127.0.0.1", "--num-processes", "2", "--process-id", "0"], "expected HOST:PORT"),
-        (["--coordinator", "h:70000", "--num-processes", "2", "--process-id", "0"], "port must be from 1 to 65535"),
+        (
+            ["--coordinator", "127.0.0.1", "--num-processes", "2", "--process-id", "0"],
+            "expected HOST:PORT",
+        ),
+        (
+            ["--coordinator", "h:70000", "--num-processes", "2", "--process-id", "0"],
+            "port must be from 1 to 65535",
+        ),
         (["--coordinator", "h:5000", "--num-processes", "1", "--process-id", "0"], "from 2 to"),
-        (["--coordinator", "h:5000", "--num-processes", "2", "--process-id", "2"], "--process-id must be from 0 to 1"),
+        (
+            ["--coordinator", "h:5000", "--num-processes", "2", "--process-id", "2"],
+            "--process-id must be from 0 to 1",
+        ),
         (["--peer-timeout", "-1"], "--peer-timeout"),
     ],
 )
@@ -169,6 +202,13 @@ def test_bad_cluster_flags_are_one_line_and_exit_2(args, words, capsys):
     assert err.count("\n") == 1 and words in err and "layerlab train --help" in err
 
 
-@pytest.mark.parametrize("text, expected", [("10.0.0.1:12355", ("10.0.0.1", 12355)), ("[::1]:80", ("::1", 80)), ("node-1.local:1", ("node-1.local", 1))])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("10.0.0.1:12355", ("10.0.0.1", 12355)),
+        ("[::1]:80", ("::1", 80)),
+        ("node-1.local:1", ("node-1.local", 1)),
+    ],
+)
 def test_coordinator_addresses(text, expected):
     assert cluster.parse_address(text) == expected

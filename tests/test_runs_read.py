@@ -13,7 +13,15 @@ from layerlab.core.events import Finished, RunStarted
 GOOD_HISTORY = b"epoch,loss,val_loss\r\n1,0.9,1.0\r\n2,0.5,0.6\r\n"
 
 
-def make_run(root: Path, stamp: str, name: str, *, history: bytes | None = GOOD_HISTORY, events: bytes | None = None, spec: bool = True) -> Path:
+def make_run(
+    root: Path,
+    stamp: str,
+    name: str,
+    *,
+    history: bytes | None = GOOD_HISTORY,
+    events: bytes | None = None,
+    spec: bool = True,
+) -> Path:
     """A run folder as layerlab writes one; pass bytes to put something else in a file."""
     folder = root / f"20240101-{stamp}-{name}"
     folder.mkdir(parents=True)
@@ -22,7 +30,10 @@ def make_run(root: Path, stamp: str, name: str, *, history: bytes | None = GOOD_
     if history is not None:
         (folder / "history.csv").write_bytes(history)
     if events is None:
-        lines = [RunStarted(str(folder), {"name": name}), Finished(2, 2, {"val_loss": 0.6}, str(folder))]
+        lines = [
+            RunStarted(str(folder), {"name": name}),
+            Finished(2, 2, {"val_loss": 0.6}, str(folder)),
+        ]
         events = "".join(e.to_json() + "\n" for e in lines).encode()
     (folder / "events.jsonl").write_bytes(events)
     return folder
@@ -36,7 +47,10 @@ def test_a_good_run_reads_whole(tmp_path):
     make_run(tmp_path, "000001", "good")
     record = by_name(tmp_path)["good"]
     assert record.problem is None and record.status == "completed"
-    assert record.history == [{"epoch": 1.0, "loss": 0.9, "val_loss": 1.0}, {"epoch": 2.0, "loss": 0.5, "val_loss": 0.6}]
+    assert record.history == [
+        {"epoch": 1.0, "loss": 0.9, "val_loss": 1.0},
+        {"epoch": 2.0, "loss": 0.5, "val_loss": 0.6},
+    ]
     assert record.best == {"val_loss": 0.6}
 
 
@@ -85,7 +99,10 @@ def test_a_spec_toml_that_does_not_load_is_the_reason(tmp_path):
     (folder / "spec.toml").write_text("[compile]\nlearning_rate = nan\n")
     record = runs.read_run(folder)
     assert record.status == "damaged"
-    assert record.problem == "spec.toml: compile.learning_rate: nan is not allowed: expected a finite number > 0 and <= 10"
+    assert (
+        record.problem
+        == "spec.toml: compile.learning_rate: nan is not allowed: expected a finite number > 0 and <= 10"
+    )
     assert len(record.history) == 2  # what could be read still is
 
 
@@ -93,10 +110,15 @@ def test_a_file_that_cannot_be_read_is_the_reason(tmp_path):
     folder = make_run(tmp_path, "000001", "dir", history=None)
     (folder / "history.csv").mkdir()  # unreadable as a file, whoever runs the test
     record = runs.read_run(folder)
-    assert record.status == "damaged" and record.problem == "history.csv cannot be read: Is a directory"
+    assert (
+        record.status == "damaged"
+        and record.problem == "history.csv cannot be read: Is a directory"
+    )
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads folders without permission")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads folders without permission"
+)
 def test_a_folder_without_permission_is_listed_as_damaged(tmp_path):
     make_run(tmp_path, "000001", "fine")
     locked = make_run(tmp_path, "000002", "locked")
@@ -126,12 +148,19 @@ def test_a_half_written_last_line_is_skipped_not_damage(tmp_path):
 
 
 def test_a_cut_inside_the_last_number_is_not_read_as_a_value(tmp_path):
-    folder = make_run(tmp_path, "000001", "cut", history=GOOD_HISTORY + b"3,0.4,0.5")  # 0.5 was to be 0.5123
+    folder = make_run(
+        tmp_path, "000001", "cut", history=GOOD_HISTORY + b"3,0.4,0.5"
+    )  # 0.5 was to be 0.5123
     assert [row["epoch"] for row in runs.read_run(folder).history] == [1.0, 2.0]
 
 
 def test_a_json_line_that_is_not_an_event_is_skipped(tmp_path):
-    folder = make_run(tmp_path, "000001", "odd", events=b'3\n["x"]\n{"no_event": 1}\n' + Finished(1, 1, {}, "x").to_json().encode() + b"\n")
+    folder = make_run(
+        tmp_path,
+        "000001",
+        "odd",
+        events=b'3\n["x"]\n{"no_event": 1}\n' + Finished(1, 1, {}, "x").to_json().encode() + b"\n",
+    )
     record = runs.read_run(folder)
     assert record.problem is None and record.status == "completed"
     assert [e["event"] for e in record.events] == ["finished"]

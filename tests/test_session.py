@@ -45,9 +45,12 @@ def test_events_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
     session, seen = train(SMALL, runs_dir=tmp_path / "runs")
     assert names(seen) == [
         "run_started",
-        "epoch_started", "epoch_end",
-        "epoch_started", "epoch_end",
-        "epoch_started", "epoch_end",
+        "epoch_started",
+        "epoch_end",
+        "epoch_started",
+        "epoch_end",
+        "epoch_started",
+        "epoch_end",
         "finished",
     ]
     epochs = [e for e in seen if isinstance(e, events.EpochEnded)]
@@ -61,7 +64,13 @@ def test_events_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
     assert done.best["val_loss"] == min(e.logs["val_loss"] for e in epochs)
 
     run = session.run_dir
-    assert {p.name for p in run.iterdir()} >= {"spec.toml", "history.csv", "events.jsonl", "model.keras", "summary.txt"}
+    assert {p.name for p in run.iterdir()} >= {
+        "spec.toml",
+        "history.csv",
+        "events.jsonl",
+        "model.keras",
+        "summary.txt",
+    }
     assert specs.load(run / "spec.toml").layers == session.spec.layers
     with open(run / "history.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -80,12 +89,15 @@ def test_events_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
 
 
 def test_early_stopping_fires_and_restores_the_best_weights(tmp_path):
-    text = SMALL.replace("epochs = 3", "epochs = 50") + """
+    text = (
+        SMALL.replace("epochs = 3", "epochs = 50")
+        + """
 [fit.early_stopping]
 min_delta = 10.0
 patience = 2
 restore_best_weights = true
 """
+    )
     session, seen = train(text, runs_dir=tmp_path)
     fired = [e for e in seen if isinstance(e, events.EarlyStopped)]
     assert len(fired) == 1
@@ -116,7 +128,9 @@ def test_stop_ends_training_within_a_batch_and_keeps_the_best_weights(tmp_path):
     assert done.reason == "stopped"
     assert done.epochs_run == 3  # the epoch in progress ends, no further epoch starts
     batches = [e for e in seen if isinstance(e, events.BatchEnded) and e.epoch == 3]
-    assert len(batches) <= 7 < session.steps_per_epoch  # stop asked at batch 5; reports can trail by one
+    assert (
+        len(batches) <= 7 < session.steps_per_epoch
+    )  # stop asked at batch 5; reports can trail by one
     stopped = next(e for e in seen if isinstance(e, events.Stopped))
     assert stopped.epoch == 3 and stopped.restored_epoch == done.best_epoch
     x, y = session.dataset.x_valid, session.dataset.y_valid
@@ -124,7 +138,9 @@ def test_stop_ends_training_within_a_batch_and_keeps_the_best_weights(tmp_path):
 
 
 def test_pause_holds_between_batches_and_resume_continues(tmp_path):
-    session = TrainingSession(specs.loads(SMALL.replace("epochs = 3", "epochs = 2")), runs_dir=tmp_path)
+    session = TrainingSession(
+        specs.loads(SMALL.replace("epochs = 3", "epochs = 2")), runs_dir=tmp_path
+    )
     seen = []
     session.subscribe(seen.append)
     paused = threading.Event()
@@ -165,7 +181,9 @@ epochs = 20
 
 
 def test_a_failure_is_an_event_not_an_exception(tmp_path):
-    session, seen = train('[data]\nname = "no_such_set"\n[[layers]]\ntype = "Dense"\nunits = 1\n', runs_dir=tmp_path)
+    session, seen = train(
+        '[data]\nname = "no_such_set"\n[[layers]]\ntype = "Dense"\nunits = 1\n', runs_dir=tmp_path
+    )
     assert isinstance(seen[-1], events.Failed)
     assert "no_such_set" in seen[-1].error
     assert session.state == "failed"

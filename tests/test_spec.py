@@ -43,27 +43,47 @@ def test_cpu_replicas_round_trip_and_the_default_stays_out_of_saved_specs():
     ("text", "key", "allowed"),
     [
         ('[[layers]]\ntype = "Dense"\nunits = 0', "layers[0].units", ">= 1"),
-        ('[[layers]]\ntype = "Dense"\nunits = 4\n[[layers]]\ntype = "Dropout"\nrate = 1.0', "layers[1].rate", "< 1"),
+        (
+            '[[layers]]\ntype = "Dense"\nunits = 4\n[[layers]]\ntype = "Dropout"\nrate = 1.0',
+            "layers[1].rate",
+            "< 1",
+        ),
         ('[[layers]]\ntype = "Dense"\nunits = "many"', "layers[0].units", "an integer"),
         ('[[layers]]\ntype = "Densy"', "layers[0].type", "Dense, Activation"),
-        ('[[layers]]\nunits = 3', "layers[0]", "missing 'type'"),
+        ("[[layers]]\nunits = 3", "layers[0]", "missing 'type'"),
         ('[[layers]]\ntype = "Dense"\nfilters = 3', "layers[0].filters", "it takes units"),
-        ('[[layers]]\ntype = "Conv2D"\nkernel_size = [3, 3, 3]', "layers[0].kernel_size", "a pair [h, w]"),
+        (
+            '[[layers]]\ntype = "Conv2D"\nkernel_size = [3, 3, 3]',
+            "layers[0].kernel_size",
+            "a pair [h, w]",
+        ),
         ('[[layers]]\ntype = "Conv2D"\npadding = "full"', "layers[0].padding", "'valid', 'same'"),
         ('[[layers]]\ntype = "Dense"\nactivation = "relu6x"', "layers[0].activation", "'relu'"),
         ('[data]\ntask = "regresion"', "data.task", "'regression'"),
-        ('[data]\nvalid_fraction = 0.95', "data.valid_fraction", "<= 0.9"),
+        ("[data]\nvalid_fraction = 0.95", "data.valid_fraction", "<= 0.9"),
         ('[data]\nname = "iris"\npath = "x.csv"', "data", "either path or name"),
-        ('[data]\nimage_size = [4, 4]', "data.image_size", "8 to 1024"),
-        ('[data]\ntask = "binary"\ntarget_scale = "minmax"', "data.target_scale", "only applies to regression"),
+        ("[data]\nimage_size = [4, 4]", "data.image_size", "8 to 1024"),
+        (
+            '[data]\ntask = "binary"\ntarget_scale = "minmax"',
+            "data.target_scale",
+            "only applies to regression",
+        ),
         ('[compile]\noptimizer = "adamm"', "compile.optimizer", "'adam'"),
-        ('[compile]\nlearning_rate = 0', "compile.learning_rate", "> 0"),
+        ("[compile]\nlearning_rate = 0", "compile.learning_rate", "> 0"),
         ('[compile]\nmetrics = ["acc"]', "compile.metrics[0]", "'accuracy'"),
-        ('[fit]\nbatch_size = 0', "fit.batch_size", ">= 1"),
+        ("[fit]\nbatch_size = 0", "fit.batch_size", ">= 1"),
         ('[fit]\nepochs = "ten"', "fit.epochs", "an integer"),
-        ('[fit.early_stopping]\npatience = -1', "fit.early_stopping.patience", ">= 0"),
-        ('[fit.early_stopping]\npatiense = 3', "fit.early_stopping.patiense", "this table takes monitor"),
-        ('[data]\nvalid_fraction = 0.0\n[fit.early_stopping]\nmonitor = "val_loss"', "fit.early_stopping.monitor", "monitor 'loss'"),
+        ("[fit.early_stopping]\npatience = -1", "fit.early_stopping.patience", ">= 0"),
+        (
+            "[fit.early_stopping]\npatiense = 3",
+            "fit.early_stopping.patiense",
+            "this table takes monitor",
+        ),
+        (
+            '[data]\nvalid_fraction = 0.0\n[fit.early_stopping]\nmonitor = "val_loss"',
+            "fit.early_stopping.monitor",
+            "monitor 'loss'",
+        ),
         ('[accelerator]\ndevice = "npu"', "accelerator.device", "'gpu'"),
         ('[accelerator]\nmixed_precision = "yes"', "accelerator.mixed_precision", "true or false"),
         ("[accelerator]\nreplicas = 0", "accelerator.replicas", ">= 1 and <= 64"),
@@ -88,7 +108,7 @@ def test_validation_errors_name_the_key_and_what_is_allowed(text, key, allowed):
 
 def test_toml_syntax_errors_give_the_line(tmp_path):
     path = tmp_path / "broken.toml"
-    path.write_text('[fit]\nepochs = 3\nbatch_size = \n')
+    path.write_text("[fit]\nepochs = 3\nbatch_size = \n")
     with pytest.raises(specs.SpecError, match=r"broken.toml: not valid TOML: .*line 3"):
         specs.load(path)
 

@@ -28,13 +28,21 @@ def test_strict_helper_refuses_what_python_json_writes_by_default():
 
 
 def test_non_finite_logs_become_null_and_are_named():
-    event = events.EpochEnded(3, {"loss": float("nan"), "val_loss": float("inf"), "mae": -np.float32("inf"), "acc": 0.5}, 1.5)
+    event = events.EpochEnded(
+        3,
+        {"loss": float("nan"), "val_loss": float("inf"), "mae": -np.float32("inf"), "acc": 0.5},
+        1.5,
+    )
     data = strict(event.to_json())
     assert data["logs"] == {"loss": None, "val_loss": None, "mae": None, "acc": 0.5}
     assert data["non_finite"] == {"logs.loss": "nan", "logs.val_loss": "inf", "logs.mae": "-inf"}
     back = events.from_dict(data)
     assert isinstance(back, events.EpochEnded) and back.epoch == 3
-    assert math.isnan(back.logs["loss"]) and back.logs["val_loss"] == math.inf and back.logs["mae"] == -math.inf
+    assert (
+        math.isnan(back.logs["loss"])
+        and back.logs["val_loss"] == math.inf
+        and back.logs["mae"] == -math.inf
+    )
     assert back.logs["acc"] == 0.5
 
 
@@ -100,7 +108,10 @@ def test_a_diverging_run_writes_strict_events(tmp_path):
     session = TrainingSession(specs.loads(DIVERGING), runs_dir=tmp_path / "runs")
     done = session.run()
     assert done.event == "finished" and done.reason == "nan"
-    lines = [strict(line) for line in (session.run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        strict(line)
+        for line in (session.run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert "nan_detected" in [line["event"] for line in lines]
     epoch = next(line for line in lines if line["event"] == "epoch_end")
     assert epoch["logs"]["loss"] is None and epoch["non_finite"]["logs.loss"] in ("nan", "inf")

@@ -65,7 +65,9 @@ def start(*args: str, runs_dir: Path) -> subprocess.Popen:
     )
 
 
-def wait_for_rows(runs_dir: Path, rows: int, proc: subprocess.Popen, timeout: float = 90) -> tuple[Path, dict[int, float]]:
+def wait_for_rows(
+    runs_dir: Path, rows: int, proc: subprocess.Popen, timeout: float = 90
+) -> tuple[Path, dict[int, float]]:
     """Wait until history.csv has `rows` epochs; return the run folder and when each row was seen."""
     deadline = time.monotonic() + timeout
     seen: dict[int, float] = {}
@@ -97,12 +99,18 @@ def evaluate_model(run_dir: Path, name: str = "model.keras") -> float:
     spec = specs.load(run_dir / "spec.toml")
     data = load_dataset(spec)
     model = keras.saving.load_model(run_dir / name, safe_mode=True)
-    return float(model.evaluate(data.x_valid, data.y_valid, verbose=0, batch_size=256, return_dict=True)["loss"])
+    return float(
+        model.evaluate(data.x_valid, data.y_valid, verbose=0, batch_size=256, return_dict=True)[
+            "loss"
+        ]
+    )
 
 
 def leftovers(folder: Path) -> list[str]:
     """Temporary files and stray process logs, anywhere under `folder`."""
-    return [str(p) for p in folder.rglob("*") if ".tmp-" in p.name or p.name.startswith(".layerlab-")]
+    return [
+        str(p) for p in folder.rglob("*") if ".tmp-" in p.name or p.name.startswith(".layerlab-")
+    ]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -112,7 +120,9 @@ def test_a_signal_mid_run_stops_after_the_batch_and_keeps_the_best_weights(tmp_p
     run_dir, _ = wait_for_rows(runs_dir, 6, proc)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum], err
+    assert (
+        proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum]
+    ), err
     assert "Traceback" not in err
     lines = [json.loads(line, parse_constant=_refuse) for line in out.splitlines()]
     if signum == signal.SIGHUP:  # the terminal is gone: nothing more is printed to it
@@ -153,9 +163,14 @@ def test_a_signal_in_the_first_epoch_leaves_no_run_folder(tmp_path, signum):
     assert first["event"] == "run_started"
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum], err
+    assert (
+        proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum]
+    ), err
     if signum == signal.SIGHUP:  # nothing more reaches the closed terminal: the folder tells
-        assert not Path(first["run_dir"]).exists() or runs.read_run(Path(first["run_dir"])).status == "stopped"
+        assert (
+            not Path(first["run_dir"]).exists()
+            or runs.read_run(Path(first["run_dir"])).status == "stopped"
+        )
         assert not leftovers(tmp_path)
         return
     last = json.loads(out.splitlines()[-1])
@@ -185,7 +200,9 @@ def test_a_second_ctrl_c_abandons_at_once_and_says_what_was_kept(tmp_path):
 def test_a_run_that_ends_without_early_stopping_keeps_the_best_epoch_not_the_last(tmp_path):
     from layerlab.core.session import TrainingSession
 
-    spec = specs.loads(SPEC.format(epochs=12).replace("learning_rate = 0.0005", "learning_rate = 0.05"))
+    spec = specs.loads(
+        SPEC.format(epochs=12).replace("learning_rate = 0.0005", "learning_rate = 0.05")
+    )
     done = TrainingSession(spec, runs_dir=tmp_path).run()
     run_dir = Path(done.run_dir)
     history = runs.read_history(run_dir / "history.csv")
@@ -193,7 +210,9 @@ def test_a_run_that_ends_without_early_stopping_keeps_the_best_epoch_not_the_las
     assert done.reason == "completed" and done.best_epoch == int(best["epoch"])
     assert evaluate_model(run_dir) == pytest.approx(best["val_loss"], rel=1e-4)
     if done.best_epoch != 12:  # the last epoch's weights are kept beside the best
-        assert evaluate_model(run_dir, "last.keras") == pytest.approx(history[-1]["val_loss"], rel=1e-4)
+        assert evaluate_model(run_dir, "last.keras") == pytest.approx(
+            history[-1]["val_loss"], rel=1e-4
+        )
 
 
 @pytest.mark.parametrize("attempt", range(10))
@@ -237,7 +256,9 @@ def test_resume_after_kill_9_finishes_the_epochs_without_gaps_or_duplicates(tmp_
     assert [int(r["epoch"]) for r in history] == list(range(1, 41))
     epochs = [e["epoch"] for e in events_of(run_dir) if e["event"] == "epoch_end"]
     assert epochs == list(range(1, 41))
-    assert events_of(run_dir)[-1]["event"] == "finished" and events_of(run_dir)[-1]["epochs_run"] == 40
+    assert (
+        events_of(run_dir)[-1]["event"] == "finished" and events_of(run_dir)[-1]["epochs_run"] == 40
+    )
     best = min(history, key=lambda r: r["val_loss"])
     assert evaluate_model(run_dir) == pytest.approx(best["val_loss"], rel=1e-4)
     provenance = json.loads((run_dir / "provenance.json").read_text())
@@ -250,7 +271,9 @@ def small_disk(tmp_path):
     """A 1 MiB file system of its own (tmpfs), where the machine lets the tests mount one."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a small file system here: {made.stderr.decode().strip()}")
     yield mount
@@ -259,7 +282,9 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_during_training_is_one_line_exit_1_and_no_temporary_file(tmp_path, small_disk):
     filler = small_disk / "filler"
-    filler.write_bytes(b"\0" * (1024 * 1024 - 96 * 1024))  # leaves room for the folder, not the model
+    filler.write_bytes(
+        b"\0" * (1024 * 1024 - 96 * 1024)
+    )  # leaves room for the folder, not the model
     runs_dir = small_disk / "runs"
     proc = start(str(write_spec(tmp_path, epochs=30)), runs_dir=runs_dir)
     out, err = proc.communicate(timeout=120)
@@ -274,12 +299,26 @@ def test_a_full_disk_during_training_is_one_line_exit_1_and_no_temporary_file(tm
 def test_a_read_only_runs_folder_is_refused_before_training(tmp_path, small_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     done = subprocess.run(
-        [sys.executable, "-m", "layerlab", "train", str(write_spec(tmp_path)), "--runs-dir", str(small_disk / "runs")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "layerlab",
+            "train",
+            str(write_spec(tmp_path)),
+            "--runs-dir",
+            str(small_disk / "runs"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert done.stdout == "" and "Traceback" not in done.stderr
-    assert done.stderr.strip() == f"layerlab: cannot write in the runs folder {small_disk / 'runs'}: Read-only file system"
+    assert (
+        done.stderr.strip()
+        == f"layerlab: cannot write in the runs folder {small_disk / 'runs'}: Read-only file system"
+    )
 
 
 def test_resume_is_refused_while_another_process_writes_the_run(tmp_path):
@@ -289,8 +328,15 @@ def test_resume_is_refused_while_another_process_writes_the_run(tmp_path):
     run_dir.mkdir(parents=True)
     specs.save(specs.loads(SPEC.format(epochs=5)), run_dir / "spec.toml")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(run_dir)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from layerlab.core.runs import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+            str(run_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -310,7 +356,9 @@ def test_resume_is_refused_when_the_data_changed(tmp_path):
     x = np.random.default_rng(0).normal(size=(200, 2))
     csv = tmp_path / "numbers.csv"
     csv.write_text("a,b,y\n" + "".join(f"{a:.4f},{b:.4f},{int(a + b > 0)}\n" for a, b in x))
-    spec = specs.loads(f'name = "csv"\n[data]\npath = "{csv}"\ntarget = "y"\n[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n[fit]\nepochs = 4\n')
+    spec = specs.loads(
+        f'name = "csv"\n[data]\npath = "{csv}"\ntarget = "y"\n[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n[fit]\nepochs = 4\n'
+    )
     run_dir = Path(TrainingSession(spec, runs_dir=tmp_path / "runs").run().run_dir)
     assert TrainingSession.from_run(run_dir, epochs=8).prepare() is not None  # same data: resumable
     with csv.open("a") as handle:

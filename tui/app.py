@@ -77,6 +77,7 @@ class LayerlabApp(App[None]):
     current_run: RunHandle | None = None
     """The run the Train, Inspect and Runs screens show (core.handle): a session training here,
     a folder another process writes, or a finished one. The Train screen sets it when it trains."""
+
     @property
     def training(self) -> bool:
         """Whether a training session of this process is being prepared or trained (quitting asks)."""

@@ -78,7 +78,9 @@ def n_classes_for(task: str, k: int) -> int:
     return 0 if task == "regression" else k
 
 
-def check_classes_task(given: str, k: int, what: str, where: str, auto: tuple[str, str] | None = None) -> tuple[str, str]:
+def check_classes_task(
+    given: str, k: int, what: str, where: str, auto: tuple[str, str] | None = None
+) -> tuple[str, str]:
     """The task for `k` classes: the spec's choice when it fits, else the natural one.
 
     Args:
@@ -94,9 +96,15 @@ def check_classes_task(given: str, k: int, what: str, where: str, auto: tuple[st
         task = "binary" if k == 2 else "multiclass"
         return task, f"{what} → {task}"
     if given == "regression":
-        raise DataError(f"task 'regression' does not fit {what}; use 'binary' or 'multiclass' (or 'auto')", where)
+        raise DataError(
+            f"task 'regression' does not fit {what}; use 'binary' or 'multiclass' (or 'auto')",
+            where,
+        )
     if given == "binary" and k != 2:
-        raise DataError(f"task 'binary' needs exactly 2 classes, but there are {what}; use 'multiclass' (or 'auto')", where)
+        raise DataError(
+            f"task 'binary' needs exactly 2 classes, but there are {what}; use 'multiclass' (or 'auto')",
+            where,
+        )
     return given, f"task set in the spec: {given} ({what})"
 
 
@@ -118,13 +126,17 @@ def split(
 
     n_valid = int(np.ceil(valid_fraction * n))
     if n_valid >= n:
-        raise DataError(f"only {n} {unit}: valid_fraction {valid_fraction} leaves none to train on", where)
+        raise DataError(
+            f"only {n} {unit}: valid_fraction {valid_fraction} leaves none to train on", where
+        )
     stratify = None
     if y is not None:
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2 and n_valid >= len(counts) and n - n_valid >= len(counts):
             stratify = y
-    train, valid = train_test_split(np.arange(n), test_size=valid_fraction, random_state=seed, stratify=stratify)
+    train, valid = train_test_split(
+        np.arange(n), test_size=valid_fraction, random_state=seed, stratify=stratify
+    )
     how = ", stratified by class" if stratify is not None else ""
     note = f"split {len(train)} training / {len(valid)} validation {unit} (valid_fraction {valid_fraction}, seed {seed}{how})"
     return train, valid, note

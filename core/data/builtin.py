@@ -34,17 +34,65 @@ class BuiltinInfo:
 _INFO = {
     info.name: info
     for info in (
-        BuiltinInfo("linear", f"one feature, y = {LINEAR_W}·x + {LINEAR_B} plus small noise: a single neuron learns w and b", "regression", 200, (1,)),
-        BuiltinInfo("diabetes", "disease progression a year on, from 10 measurements (scikit-learn)", "regression", 442, (10,)),
-        BuiltinInfo("breast_cancer", "malignant or benign tumour, from 30 cell measurements (scikit-learn)", "binary", 569, (30,)),
-        BuiltinInfo("wine", "three wine cultivars, from 13 chemical measurements (scikit-learn)", "multiclass", 178, (13,)),
-        BuiltinInfo("iris", "three iris species, from 4 flower measurements (scikit-learn)", "multiclass", 150, (4,)),
-        BuiltinInfo("moons", "two interleaving half-moons, with noise (scikit-learn make_moons)", "binary", 500, (2,)),
-        BuiltinInfo("circles", "a small circle inside a large one, with noise (scikit-learn make_circles)", "binary", 500, (2,)),
+        BuiltinInfo(
+            "linear",
+            f"one feature, y = {LINEAR_W}·x + {LINEAR_B} plus small noise: a single neuron learns w and b",
+            "regression",
+            200,
+            (1,),
+        ),
+        BuiltinInfo(
+            "diabetes",
+            "disease progression a year on, from 10 measurements (scikit-learn)",
+            "regression",
+            442,
+            (10,),
+        ),
+        BuiltinInfo(
+            "breast_cancer",
+            "malignant or benign tumour, from 30 cell measurements (scikit-learn)",
+            "binary",
+            569,
+            (30,),
+        ),
+        BuiltinInfo(
+            "wine",
+            "three wine cultivars, from 13 chemical measurements (scikit-learn)",
+            "multiclass",
+            178,
+            (13,),
+        ),
+        BuiltinInfo(
+            "iris",
+            "three iris species, from 4 flower measurements (scikit-learn)",
+            "multiclass",
+            150,
+            (4,),
+        ),
+        BuiltinInfo(
+            "moons",
+            "two interleaving half-moons, with noise (scikit-learn make_moons)",
+            "binary",
+            500,
+            (2,),
+        ),
+        BuiltinInfo(
+            "circles",
+            "a small circle inside a large one, with noise (scikit-learn make_circles)",
+            "binary",
+            500,
+            (2,),
+        ),
         BuiltinInfo("spiral", "two interleaved spiral arms", "binary", 600, (2,)),
-        BuiltinInfo("xor", "points labelled by whether x1 and x2 have different signs", "binary", 400, (2,)),
-        BuiltinInfo("digits", "8×8 hand-written digits 0–9 (scikit-learn)", "multiclass", 1797, (8, 8, 1)),
-        BuiltinInfo("stripes", "16×16 images of horizontal or vertical lines", "binary", 400, (16, 16, 1)),
+        BuiltinInfo(
+            "xor", "points labelled by whether x1 and x2 have different signs", "binary", 400, (2,)
+        ),
+        BuiltinInfo(
+            "digits", "8×8 hand-written digits 0–9 (scikit-learn)", "multiclass", 1797, (8, 8, 1)
+        ),
+        BuiltinInfo(
+            "stripes", "16×16 images of horizontal or vertical lines", "binary", 400, (16, 16, 1)
+        ),
     )
 }
 
@@ -57,7 +105,9 @@ def builtin_names() -> list[str]:
 def describe_builtin(name: str) -> BuiltinInfo:
     """One line of facts about a built-in data set, without loading it."""
     if name not in _INFO:
-        raise DataError(f"unknown built-in data set {name!r}; expected one of {', '.join(_INFO)}, or keras:mnist, keras:fashion_mnist, keras:cifar10")
+        raise DataError(
+            f"unknown built-in data set {name!r}; expected one of {', '.join(_INFO)}, or keras:mnist, keras:fashion_mnist, keras:cifar10"
+        )
     return _INFO[name]
 
 
@@ -67,15 +117,35 @@ def load_builtin(name: str, data: DataSpec) -> Dataset:
     reason = f"{name} is a {info.task} data set: {info.description}"
     if name in ("digits", "stripes"):
         x, y, classes, pixel_max, target = _digits() if name == "digits" else _stripes()
-        notes = [f"{name}: {len(x)} images of {x.shape[1]}×{x.shape[2]} pixels, {len(classes)} classes"]
+        notes = [
+            f"{name}: {len(x)} images of {x.shape[1]}×{x.shape[2]} pixels, {len(classes)} classes"
+        ]
         return image_dataset(
-            name=name, x=x, y=y, class_names=classes, data=data, where=name, target_name=target,
-            pixel_max=pixel_max, notes=notes, auto=(info.task, reason),
+            name=name,
+            x=x,
+            y=y,
+            class_names=classes,
+            data=data,
+            where=name,
+            target_name=target,
+            pixel_max=pixel_max,
+            notes=notes,
+            auto=(info.task, reason),
         )
     frame, target, classes = _TABLES[name]()
-    dataset = prepare_frame(frame, name=name, where=name, data=data, target=target, task_hint=(info.task, reason), class_names=classes)
+    dataset = prepare_frame(
+        frame,
+        name=name,
+        where=name,
+        data=data,
+        target=target,
+        task_hint=(info.task, reason),
+        class_names=classes,
+    )
     if data.target and data.target != target:
-        dataset.notes.insert(0, f"data.target {data.target!r} not used: {name} always predicts {target!r}")
+        dataset.notes.insert(
+            0, f"data.target {data.target!r} not used: {name} always predicts {target!r}"
+        )
     if name == "linear":
         _explain_line(dataset)
     return dataset
@@ -98,7 +168,10 @@ def _explain_line(dataset: Dataset) -> None:
     if (w, b) == (LINEAR_W, LINEAR_B):
         dataset.notes.insert(0, f"{line}: a trained Dense(1) should read w ≈ {w}, b ≈ {b}")
     else:
-        dataset.notes.insert(0, f"{line}; after scaling the model sees y = {w:.4g}·x + {b:.4g}, so a trained Dense(1) should read w ≈ {w:.4g}, b ≈ {b:.4g} (features_scale = 'none' keeps {LINEAR_W} and {LINEAR_B})")
+        dataset.notes.insert(
+            0,
+            f"{line}; after scaling the model sees y = {w:.4g}·x + {b:.4g}, so a trained Dense(1) should read w ≈ {w:.4g}, b ≈ {b:.4g} (features_scale = 'none' keeps {LINEAR_W} and {LINEAR_B})",
+        )
 
 
 def _linear():
@@ -140,7 +213,11 @@ def _iris():
 
 
 def _points(x: np.ndarray, y: np.ndarray, classes: list[str]):
-    return pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "label": y.astype(np.int64)}), "label", classes
+    return (
+        pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "label": y.astype(np.int64)}),
+        "label",
+        classes,
+    )
 
 
 def _moons():
@@ -160,11 +237,15 @@ def _circles():
 def _spiral():
     rng = np.random.default_rng(0)
     per_arm = 300
-    t = np.sqrt(rng.uniform(0.0, 1.0, 2 * per_arm)) * 3 * np.pi  # sqrt: points evenly spread along the arm
+    t = (
+        np.sqrt(rng.uniform(0.0, 1.0, 2 * per_arm)) * 3 * np.pi
+    )  # sqrt: points evenly spread along the arm
     arm = np.repeat([0, 1], per_arm)
     angle = t + arm * np.pi
     radius = t / (3 * np.pi)
-    x = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + rng.normal(0.0, 0.02, (2 * per_arm, 2))
+    x = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + rng.normal(
+        0.0, 0.02, (2 * per_arm, 2)
+    )
     return _points(x, arm, ["arm A", "arm B"])
 
 

@@ -18,7 +18,7 @@ DELIMITERS = (",", ";", "\t", "|")
 
 
 def table_kind(path: Path) -> str | None:
-    """"text", "parquet", or None for a suffix layerlab does not read."""
+    """ "text", "parquet", or None for a suffix layerlab does not read."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSED:
         suffixes = suffixes[:-1]
@@ -49,14 +49,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     kind = table_kind(path)
     if kind is None:
         shown = "".join(path.suffixes) or "(no extension)"
-        raise DataError(f"unsupported file type {shown}; expected {ACCEPTED}, or a folder of images", path)
+        raise DataError(
+            f"unsupported file type {shown}; expected {ACCEPTED}, or a folder of images", path
+        )
     if path.stat().st_size == 0:
         raise DataError("is empty; expected a header line and rows of data", path)
     frame = _read_parquet(path) if kind == "parquet" else _read_text(path)
     if frame.columns.size == 0:
         raise DataError("is empty; expected a header line and rows of data", path)
     if len(frame) == 0:
-        raise DataError(f"has a header ({', '.join(map(str, frame.columns))}) but no rows of data", path)
+        raise DataError(
+            f"has a header ({', '.join(map(str, frame.columns))}) but no rows of data", path
+        )
     return frame
 
 
@@ -81,7 +85,9 @@ def _read_text(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError("is empty; expected a header line and rows of data", path) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise DataError(f"could not be read as a table ({_first_line(exc)}); expected {ACCEPTED}", path) from None
+        raise DataError(
+            f"could not be read as a table ({_first_line(exc)}); expected {ACCEPTED}", path
+        ) from None
 
 
 def _sample(path: Path, size: int = 65536) -> tuple[str, str]:
@@ -92,7 +98,9 @@ def _sample(path: Path, size: int = 65536) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1", "replace"), "latin-1"  # pragma: no cover - latin-1 decodes anything
+    return raw.decode(
+        "latin-1", "replace"
+    ), "latin-1"  # pragma: no cover - latin-1 decodes anything
 
 
 def sniff_delimiter(sample: str, default: str = ",") -> str:
@@ -106,7 +114,9 @@ def sniff_delimiter(sample: str, default: str = ",") -> str:
         lines = lines[:-1]  # the last sampled line may be cut short
     best, best_fields = default, 1
     for delimiter in DELIMITERS:
-        counts = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)}
+        counts = {
+            len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        }
         if len(counts) == 1 and (fields := counts.pop()) > best_fields:
             best, best_fields = delimiter, fields
     return best

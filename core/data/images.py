@@ -52,22 +52,32 @@ def image_dataset(
     if data.drop:
         notes.append(f"data.drop ({', '.join(data.drop)}) not applied: images have no columns")
     if data.target_scale != "none":
-        notes.append(f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression")
+        notes.append(
+            f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
+        )
     if valid is None:
-        train, valid_rows, note = split(len(x), y, data.valid_fraction, data.seed, where, unit="images")
+        train, valid_rows, note = split(
+            len(x), y, data.valid_fraction, data.seed, where, unit="images"
+        )
         notes.append(note)
         x_train, y_train = x[train], y[train]
-        x_valid, y_valid = (x[valid_rows], y[valid_rows]) if valid_rows is not None else (None, None)
+        x_valid, y_valid = (
+            (x[valid_rows], y[valid_rows]) if valid_rows is not None else (None, None)
+        )
     else:
         (x_train, y_train), (x_valid, y_valid) = (x, y), valid
     raw_valid = x_valid
     if data.features_scale == "none":
-        notes.append(f"pixel values left as they are, 0–{pixel_max:g} (features_scale = 'none'): add a Rescaling layer to bring them to 0–1")
+        notes.append(
+            f"pixel values left as they are, 0–{pixel_max:g} (features_scale = 'none'): add a Rescaling layer to bring them to 0–1"
+        )
     else:
         scale = np.float32(1.0 / pixel_max)
         x_train = x_train * scale
         x_valid = None if x_valid is None else x_valid * scale
-        notes.append(f"pixel values divided by {pixel_max:g} to lie in 0–1 (images are scaled this way unless features_scale = 'none')")
+        notes.append(
+            f"pixel values divided by {pixel_max:g} to lie in 0–1 (images are scaled this way unless features_scale = 'none')"
+        )
     return Dataset(
         name=name,
         task=task,
@@ -99,14 +109,21 @@ def load_folder(folder: Path, data: DataSpec) -> Dataset:
         train_files, classes = _class_files(names["train"])
         valid_files, valid_classes = _class_files(valid_folder)
         if valid_classes != classes:
-            raise DataError(f"the class folders differ: train/ has {_listing(classes)}, {valid_folder.name}/ has {_listing(valid_classes)}", where)
-        notes.append(f"used the folder's own split: {len(train_files)} images in train/, {len(valid_files)} in {valid_folder.name}/")
+            raise DataError(
+                f"the class folders differ: train/ has {_listing(classes)}, {valid_folder.name}/ has {_listing(valid_classes)}",
+                where,
+            )
+        notes.append(
+            f"used the folder's own split: {len(train_files)} images in train/, {len(valid_files)} in {valid_folder.name}/"
+        )
     else:
         train_files, classes = _class_files(folder)
         valid_files = []
     own_valid: tuple[np.ndarray | None, np.ndarray | None] | None = None
     if valid_files and valid_folder is not None and data.valid_fraction == 0:
-        notes.append(f"no validation split (valid_fraction = 0): the images in {valid_folder.name}/ are not used")
+        notes.append(
+            f"no validation split (valid_fraction = 0): the images in {valid_folder.name}/ are not used"
+        )
         valid_files, own_valid = [], (None, None)
     files = train_files + valid_files
     size, color_mode, note = _plan(files, data)
@@ -118,8 +135,16 @@ def load_folder(folder: Path, data: DataSpec) -> Dataset:
         own_valid = (x[n:], y[n:])
         x, y = x[:n], y[:n]
     return image_dataset(
-        name=folder.name, x=x, y=y, class_names=classes, data=data, where=where,
-        target_name="class", pixel_max=255.0, notes=notes, valid=own_valid,
+        name=folder.name,
+        x=x,
+        y=y,
+        class_names=classes,
+        data=data,
+        where=where,
+        target_name="class",
+        pixel_max=255.0,
+        notes=notes,
+        valid=own_valid,
     )
 
 
@@ -131,12 +156,20 @@ def _class_files(folder: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     """(image file, class code) pairs and the class names (sub-folder names, sorted)."""
     classes = _subfolders(folder)
     if not classes:
-        raise DataError("has no class sub-folders; expected one sub-folder of images per class, e.g. cat/ and dog/", folder)
+        raise DataError(
+            "has no class sub-folders; expected one sub-folder of images per class, e.g. cat/ and dog/",
+            folder,
+        )
     if len(classes) < 2:
-        raise DataError(f"has a single class sub-folder ({classes[0].name}/); at least 2 classes are needed, one sub-folder each", folder)
+        raise DataError(
+            f"has a single class sub-folder ({classes[0].name}/); at least 2 classes are needed, one sub-folder each",
+            folder,
+        )
     files = []
     for code, sub in enumerate(classes):
-        images = sorted(p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted(
+            p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
         if not images:
             raise DataError(f"has no images; expected {', '.join(IMAGE_SUFFIXES)} files", sub)
         files += [(p, code) for p in images]
@@ -154,7 +187,10 @@ def _plan(files: list[tuple[Path, int]], data: DataSpec) -> tuple[tuple[int, int
                 sizes.add((image.height, image.width))
                 modes.add(image.mode)
         except Exception as exc:
-            raise DataError(f"cannot be read as an image ({_first_line(exc)}); expected {', '.join(IMAGE_SUFFIXES)}", path) from None
+            raise DataError(
+                f"cannot be read as an image ({_first_line(exc)}); expected {', '.join(IMAGE_SUFFIXES)}",
+                path,
+            ) from None
     color_mode = "grayscale" if modes <= GRAY_MODES else "rgb"
     channels = "grayscale, 1 channel" if color_mode == "grayscale" else "RGB, 3 channels"
     count = f"read {len(files)} images ({channels})"
@@ -164,8 +200,16 @@ def _plan(files: list[tuple[Path, int]], data: DataSpec) -> tuple[tuple[int, int
     if len(sizes) == 1 and max(next(iter(sizes))) <= KEEP_SIZE_UP_TO:
         size = next(iter(sizes))
         return size, color_mode, f"{count}, all {size[0]}×{size[1]}, kept at that size"
-    why = "they differ in size" if len(sizes) > 1 else f"they are larger than {KEEP_SIZE_UP_TO} pixels"
-    return DEFAULT_SIZE, color_mode, f"{count}, resized to {DEFAULT_SIZE[0]}×{DEFAULT_SIZE[1]} because {why}; set data.image_size to choose"
+    why = (
+        "they differ in size"
+        if len(sizes) > 1
+        else f"they are larger than {KEEP_SIZE_UP_TO} pixels"
+    )
+    return (
+        DEFAULT_SIZE,
+        color_mode,
+        f"{count}, resized to {DEFAULT_SIZE[0]}×{DEFAULT_SIZE[1]} because {why}; set data.image_size to choose",
+    )
 
 
 def _read_images(paths: list[Path], size: tuple[int, int], color_mode: str) -> np.ndarray:
@@ -175,7 +219,9 @@ def _read_images(paths: list[Path], size: tuple[int, int], color_mode: str) -> n
     out = np.empty((len(paths), size[0], size[1], channels), dtype=np.float32)
     for i, path in enumerate(paths):
         try:
-            image = keras.utils.load_img(path, color_mode=color_mode, target_size=size, interpolation="bilinear")
+            image = keras.utils.load_img(
+                path, color_mode=color_mode, target_size=size, interpolation="bilinear"
+            )
             out[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
         except Exception as exc:
             raise DataError(f"cannot be read as an image ({_first_line(exc)})", path) from None

@@ -20,7 +20,18 @@ KERAS_SETS: dict[str, tuple[str, list[str]]] = {
     "mnist": ("digit", [str(d) for d in range(10)]),
     "fashion_mnist": (
         "item",
-        ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"],
+        [
+            "T-shirt/top",
+            "trouser",
+            "pullover",
+            "dress",
+            "coat",
+            "sandal",
+            "shirt",
+            "sneaker",
+            "bag",
+            "ankle boot",
+        ],
     ),
     "cifar10": (
         "object",
@@ -42,7 +53,9 @@ def load_keras_set(name: str, data: DataSpec) -> Dataset:
     """
     key = name.removeprefix("keras:")
     if key not in KERAS_SETS:
-        raise DataError(f"unknown Keras data set {name!r}; expected one of {', '.join(keras_names())}")
+        raise DataError(
+            f"unknown Keras data set {name!r}; expected one of {', '.join(keras_names())}"
+        )
     target, classes = KERAS_SETS[key]
     try:
         import keras
@@ -56,17 +69,29 @@ def load_keras_set(name: str, data: DataSpec) -> Dataset:
         ) from None
     x_train, x_test = (_with_channels(x) for x in (x_train, x_test))
     y_train, y_test = (np.asarray(y).reshape(-1).astype(np.int32) for y in (y_train, y_test))
-    notes = [f"{key}: {len(x_train)} training images of {x_train.shape[1]}×{x_train.shape[2]}×{x_train.shape[3]}, from keras.datasets"]
+    notes = [
+        f"{key}: {len(x_train)} training images of {x_train.shape[1]}×{x_train.shape[2]}×{x_train.shape[3]}, from keras.datasets"
+    ]
     valid: tuple[np.ndarray | None, np.ndarray | None]
     if data.valid_fraction > 0:
         valid = (x_test, y_test)
-        notes.append(f"its own {len(x_test)} test images are the validation split (valid_fraction only turns it off, at 0)")
+        notes.append(
+            f"its own {len(x_test)} test images are the validation split (valid_fraction only turns it off, at 0)"
+        )
     else:
         valid = (None, None)
         notes.append("no validation split (valid_fraction = 0): its test images are not used")
     return image_dataset(
-        name=f"keras:{key}", x=x_train, y=y_train, class_names=classes, data=data, where=name,
-        target_name=target, pixel_max=255.0, notes=notes, valid=valid,
+        name=f"keras:{key}",
+        x=x_train,
+        y=y_train,
+        class_names=classes,
+        data=data,
+        where=name,
+        target_name=target,
+        pixel_max=255.0,
+        notes=notes,
+        valid=valid,
     )
 
 

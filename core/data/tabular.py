@@ -27,7 +27,9 @@ MAX_CATEGORIES = 50
 
 def load_file(path: Path, data: DataSpec) -> Dataset:
     """A CSV/TSV/Parquet file prepared as the spec says (data.target names the column to predict)."""
-    return prepare_frame(read_table(path), name=path.name, where=str(path), data=data, target=data.target)
+    return prepare_frame(
+        read_table(path), name=path.name, where=str(path), data=data, target=data.target
+    )
 
 
 def prepare_frame(
@@ -55,7 +57,9 @@ def prepare_frame(
     df.columns = [str(c) for c in df.columns]
     columns = ", ".join(df.columns)
     if not target:
-        raise DataError(f"data.target is not set: name the column to predict; the columns are: {columns}", where)
+        raise DataError(
+            f"data.target is not set: name the column to predict; the columns are: {columns}", where
+        )
     if target not in df.columns:
         close = difflib.get_close_matches(target, df.columns, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -64,7 +68,10 @@ def prepare_frame(
         if column == target:
             raise DataError(f"data.drop lists the target {target!r}; remove it from drop", where)
         if column not in df.columns:
-            raise DataError(f"data.drop names {column!r}, which is not a column; the columns are: {columns}", where)
+            raise DataError(
+                f"data.drop names {column!r}, which is not a column; the columns are: {columns}",
+                where,
+            )
     notes: list[str] = []
     if data.drop:
         notes.append(f"dropped columns named in data.drop: {', '.join(data.drop)}")
@@ -77,21 +84,33 @@ def prepare_frame(
         notes.append(f"target {target!r} held numbers as text; read them as numbers")
     missing = y_raw.isna().to_numpy()
     if missing.all():
-        raise DataError(f"target column {target!r} is empty; choose a column with something to predict", where)
+        raise DataError(
+            f"target column {target!r} is empty; choose a column with something to predict", where
+        )
     # An infinite target is no more a value to learn than a missing one: both rows go, and the note says so.
     infinite = _infinite(y_raw)
     unusable = missing | infinite
     if unusable.all():
-        raise DataError(f"target column {target!r} has no finite values: every row is {_why_unusable(missing, infinite)}; choose a column with numbers or labels to predict", where)
+        raise DataError(
+            f"target column {target!r} has no finite values: every row is {_why_unusable(missing, infinite)}; choose a column with numbers or labels to predict",
+            where,
+        )
     if unusable.any():
         features, y_raw = features[~unusable], y_raw[~unusable]
-        notes.append(f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}")
+        notes.append(
+            f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}"
+        )
     task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
 
     features = _clean_features(features, notes, where)
     if features.shape[1] == 0:
-        raise DataError(f"no feature columns left besides the target {target!r}; the table needs at least one more column", where)
-    train, valid, note = split(len(features), y if task != "regression" else None, data.valid_fraction, data.seed, where)
+        raise DataError(
+            f"no feature columns left besides the target {target!r}; the table needs at least one more column",
+            where,
+        )
+    train, valid, note = split(
+        len(features), y if task != "regression" else None, data.valid_fraction, data.seed, where
+    )
     notes.append(note)
     x = features.to_numpy(dtype=np.float64)
     x_train, x_valid = x[train], (x[valid] if valid is not None else None)
@@ -101,9 +120,13 @@ def prepare_frame(
     scaler = None
     if data.target_scale != "none":
         if task == "regression":
-            y_train, y_valid, scaler = _scale_target(y_train, y_valid, data.target_scale, target, notes)
+            y_train, y_valid, scaler = _scale_target(
+                y_train, y_valid, data.target_scale, target, notes
+            )
         else:
-            notes.append(f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression")
+            notes.append(
+                f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
+            )
     return Dataset(
         name=name,
         task=task,
@@ -151,12 +174,22 @@ def _drop_index_columns(features: pd.DataFrame, notes: list[str]) -> pd.DataFram
         values = features[column]
         if position == 0 and (column.startswith("Unnamed: 0") or column == ""):
             dropped[column] = f"{column!r} (an unnamed first column, a saved index)"
-        elif pdt.is_integer_dtype(values) and n > 2 and (
-            np.array_equal(values.to_numpy(), np.arange(n)) or np.array_equal(values.to_numpy(), np.arange(1, n + 1))
+        elif (
+            pdt.is_integer_dtype(values)
+            and n > 2
+            and (
+                np.array_equal(values.to_numpy(), np.arange(n))
+                or np.array_equal(values.to_numpy(), np.arange(1, n + 1))
+            )
         ):
-            dropped[column] = f"{column!r} (counts the rows {values.iloc[0]}..{values.iloc[-1]}, an index)"
+            dropped[column] = (
+                f"{column!r} (counts the rows {values.iloc[0]}..{values.iloc[-1]}, an index)"
+            )
     if dropped and len(dropped) == features.shape[1]:
-        notes.append("kept index-like column(s), as they are the only features: " + "; ".join(dropped.values()))
+        notes.append(
+            "kept index-like column(s), as they are the only features: "
+            + "; ".join(dropped.values())
+        )
     elif dropped:
         notes.append("dropped index-like column(s): " + "; ".join(dropped.values()))
         features = features.drop(columns=list(dropped))
@@ -178,11 +211,18 @@ def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.
         elif is_text(values) or isinstance(values.dtype, pd.CategoricalDtype):
             categorical.append(column)
         elif not pdt.is_numeric_dtype(values):
-            raise DataError(f"column {column!r} holds {values.dtype} values, which layerlab cannot use as a feature; drop it (data.drop) or turn it into numbers", where)
+            raise DataError(
+                f"column {column!r} holds {values.dtype} values, which layerlab cannot use as a feature; drop it (data.drop) or turn it into numbers",
+                where,
+            )
     if parsed:
-        notes.append(f"read numbers written as text (quoted, or with decimal commas) in: {', '.join(parsed)}")
+        notes.append(
+            f"read numbers written as text (quoted, or with decimal commas) in: {', '.join(parsed)}"
+        )
     if constant:
-        notes.append(f"dropped constant column(s), which cannot help predict: {', '.join(constant)}")
+        notes.append(
+            f"dropped constant column(s), which cannot help predict: {', '.join(constant)}"
+        )
         features = features.drop(columns=constant)
     numeric = features.drop(columns=categorical).select_dtypes("number")
     values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -213,7 +253,9 @@ def _refuse_beyond_float32(columns, values: np.ndarray, where: str) -> None:
             )
 
 
-def _one_hot(features: pd.DataFrame, columns: list[str], notes: list[str], where: str) -> pd.DataFrame:
+def _one_hot(
+    features: pd.DataFrame, columns: list[str], notes: list[str], where: str
+) -> pd.DataFrame:
     described = []
     for column in columns:
         values = features[column].astype("string").str.strip()
@@ -230,18 +272,24 @@ def _one_hot(features: pd.DataFrame, columns: list[str], notes: list[str], where
             k += 1
         features[column] = values
         described.append(f"{column} ({k} values)")
-    notes.append(f"one-hot encoded text column(s) (one 0/1 column per value): {', '.join(described)}")
+    notes.append(
+        f"one-hot encoded text column(s) (one 0/1 column per value): {', '.join(described)}"
+    )
     return pd.get_dummies(features, columns=columns, dtype=np.float64)
 
 
-def _fill_missing(x_train: np.ndarray, x_valid: np.ndarray | None, names: list[str], notes: list[str]) -> None:
+def _fill_missing(
+    x_train: np.ndarray, x_valid: np.ndarray | None, names: list[str], notes: list[str]
+) -> None:
     """Fills missing values in place with the training split's median of each column."""
     both = x_train if x_valid is None else np.concatenate([x_train, x_valid])
     counts = np.isnan(both).sum(axis=0)
     if not counts.any():
         return
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing training column: median 0 below
+        warnings.simplefilter(
+            "ignore", RuntimeWarning
+        )  # an all-missing training column: median 0 below
         medians = np.nanmedian(x_train, axis=0)
     medians = np.where(np.isnan(medians), 0.0, medians)
     for array in (x_train, x_valid):
@@ -249,7 +297,9 @@ def _fill_missing(x_train: np.ndarray, x_valid: np.ndarray | None, names: list[s
             rows, cols = np.nonzero(np.isnan(array))
             array[rows, cols] = medians[cols]
     shown = ", ".join(f"{names[i]} ({counts[i]})" for i in np.flatnonzero(counts))
-    notes.append(f"filled {int(counts.sum())} missing value(s) with the training split's median: {shown}")
+    notes.append(
+        f"filled {int(counts.sum())} missing value(s) with the training split's median: {shown}"
+    )
 
 
 def _scale(x_train, x_valid, how: str, notes: list[str]):
@@ -257,16 +307,29 @@ def _scale(x_train, x_valid, how: str, notes: list[str]):
         notes.append("features not scaled (features_scale = 'none')")
         return x_train, x_valid, None
     scaler = _scaler(how).fit(x_train)
-    words = "standardised to mean 0, standard deviation 1" if how == "standard" else "min-max scaled to 0–1"
+    words = (
+        "standardised to mean 0, standard deviation 1"
+        if how == "standard"
+        else "min-max scaled to 0–1"
+    )
     notes.append(f"features {words} with the training split's statistics")
-    return scaler.transform(x_train), (None if x_valid is None else scaler.transform(x_valid)), scaler
+    return (
+        scaler.transform(x_train),
+        (None if x_valid is None else scaler.transform(x_valid)),
+        scaler,
+    )
 
 
 def _scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):
     scaler = _scaler(how).fit(y_train.reshape(-1, 1))
     words = "standardised" if how == "standard" else "min-max scaled to 0–1"
-    notes.append(f"target {target!r} {words} with the training split's statistics (losses are in scaled units)")
-    scale = lambda y: None if y is None else scaler.transform(y.reshape(-1, 1)).ravel().astype(np.float32)  # noqa: E731
+    notes.append(
+        f"target {target!r} {words} with the training split's statistics (losses are in scaled units)"
+    )
+
+    def scale(y):
+        return None if y is None else scaler.transform(y.reshape(-1, 1)).ravel().astype(np.float32)
+
     return scale(y_train), scale(y_valid), scaler
 
 

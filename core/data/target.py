@@ -30,11 +30,17 @@ def infer_task(series: pd.Series) -> tuple[str, str]:
     parsed = as_number(series) if is_text(series) else None
     values = (series if parsed is None else parsed).dropna()
     if values.empty:
-        raise DataError(f"target column {name!r} has no values; choose a column with something to predict")
+        raise DataError(
+            f"target column {name!r} has no values; choose a column with something to predict"
+        )
     k = int(values.nunique())
     if k < 2:
-        raise DataError(f"target column {name!r} holds a single value ({label(values.iloc[0])}); a model needs at least 2 different values to learn")
-    examples = ", ".join(label(v) for v in sorted(values.unique(), key=sort_key)[:5]) + (", ..." if k > 5 else "")
+        raise DataError(
+            f"target column {name!r} holds a single value ({label(values.iloc[0])}); a model needs at least 2 different values to learn"
+        )
+    examples = ", ".join(label(v) for v in sorted(values.unique(), key=sort_key)[:5]) + (
+        ", ..." if k > 5 else ""
+    )
     if pdt.is_bool_dtype(values):
         return "binary", f"{name} holds true/false values → binary"
     if not pdt.is_numeric_dtype(values):
@@ -46,7 +52,10 @@ def infer_task(series: pd.Series) -> tuple[str, str]:
         return "regression", f"{name} has {k} different non-integer values → regression"
     low, high = int(values.min()), int(values.max())
     if low == 0 and high == k - 1 and k <= MAX_CODES:
-        return "multiclass", f'{name} has {k} integer values 0–{high}, like class codes → multiclass (set task = "regression" to predict them as numbers)'
+        return (
+            "multiclass",
+            f'{name} has {k} integer values 0–{high}, like class codes → multiclass (set task = "regression" to predict them as numbers)',
+        )
     return "regression", (
         f"{name} has {k} integer values ({low}–{high}) → regression: integers other than class codes 0..k-1 "
         'are read as a score (set task = "multiclass" to treat them as classes)'
@@ -83,20 +92,31 @@ def encode_target(
         task, reason = given, f"task set in the spec: {given} ({name} has {k} different values)"
         numeric = pdt.is_numeric_dtype(y_raw) and not pdt.is_bool_dtype(y_raw)
         if task == "regression" and not numeric:
-            raise DataError(f"task 'regression' needs numbers, but target {name!r} holds labels; use 'binary' or 'multiclass' (or 'auto')", where)
+            raise DataError(
+                f"task 'regression' needs numbers, but target {name!r} holds labels; use 'binary' or 'multiclass' (or 'auto')",
+                where,
+            )
         if task == "binary" and k != 2:
-            raise DataError(f"task 'binary' needs exactly 2 target values, but {name!r} has {k}; use 'multiclass' or 'regression' (or 'auto')", where)
+            raise DataError(
+                f"task 'binary' needs exactly 2 target values, but {name!r} has {k}; use 'multiclass' or 'regression' (or 'auto')",
+                where,
+            )
     if task == "regression":
         return task, reason, _float32(y_raw, where), []
     if k > MAX_CLASSES:
-        raise DataError(f"target {name!r} has {k} different values, too many classes (at most {MAX_CLASSES}); use task 'regression'", where)
+        raise DataError(
+            f"target {name!r} has {k} different values, too many classes (at most {MAX_CLASSES}); use task 'regression'",
+            where,
+        )
     if class_names is not None:
         return task, reason, y_raw.to_numpy(dtype=np.int32), list(class_names)
     values = y_raw.astype(str) if is_text(y_raw) else y_raw
     codes, uniques = pd.factorize(values, sort=True)
     names = [label(v) for v in uniques]
     if names != [str(i) for i in range(k)]:
-        shown = ", ".join(f"{n} → {i}" for i, n in enumerate(names[:10])) + (", ..." if k > 10 else "")
+        shown = ", ".join(f"{n} → {i}" for i, n in enumerate(names[:10])) + (
+            ", ..." if k > 10 else ""
+        )
         notes.append(f"target labels encoded as class numbers: {shown}")
     return task, reason, codes.astype(np.int32), names
 
@@ -125,7 +145,10 @@ def as_number(series: pd.Series) -> pd.Series | None:
     filled = text.dropna()
     if filled.empty:
         return None
-    for candidate in (text, text.str.replace(",", ".", regex=False) if filled.str.match(_DECIMAL_COMMA).all() else None):
+    for candidate in (
+        text,
+        text.str.replace(",", ".", regex=False) if filled.str.match(_DECIMAL_COMMA).all() else None,
+    ):
         if candidate is None:
             continue
         numbers = pd.to_numeric(candidate, errors="coerce")

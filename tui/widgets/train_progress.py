@@ -61,7 +61,9 @@ class ProgressTracker:
     def __init__(self) -> None:
         self.begin("idle")
 
-    def begin(self, state: str = "preparing", history: list[dict[str, float]] | None = None) -> None:
+    def begin(
+        self, state: str = "preparing", history: list[dict[str, float]] | None = None
+    ) -> None:
         """A new run was asked for: forget the last one.
 
         Args:
@@ -87,11 +89,15 @@ class ProgressTracker:
         now = time.monotonic() if now is None else now
         v = self.view_state
         match event:
-            case events.RunStarted(epochs=epochs, steps_per_epoch=steps, train_samples=n, spec=spec):
+            case events.RunStarted(
+                epochs=epochs, steps_per_epoch=steps, train_samples=n, spec=spec
+            ):
                 self.train_samples = n
                 at_most = bool(spec.get("early_stopping"))
                 state = "stopping" if v.state == "stopping" else "running"
-                self.view_state = replace(v, state=state, epochs=epochs, steps=steps, at_most=at_most)
+                self.view_state = replace(
+                    v, state=state, epochs=epochs, steps=steps, at_most=at_most
+                )
             case events.EpochStarted(epoch=epoch):
                 self.epoch_began = now
                 self.view_state = replace(v, epoch=epoch, batch=0)
@@ -101,8 +107,14 @@ class ProgressTracker:
                 self.seconds.append(seconds)
                 best = event.best_epoch
                 self.view_state = replace(
-                    v, epoch=epoch, epochs_done=epoch, batch=v.steps, wait=event.wait,
-                    patience=event.patience, best_epoch=best, best_text=self._best_text(best),
+                    v,
+                    epoch=epoch,
+                    epochs_done=epoch,
+                    batch=v.steps,
+                    wait=event.wait,
+                    patience=event.patience,
+                    best_epoch=best,
+                    best_text=self._best_text(best),
                 )
             case events.Paused() if v.state != "stopping":
                 self.set_state("paused")
@@ -181,11 +193,19 @@ class TrainProgress(Vertical):
             state += f" · epoch {running}/{v.epochs}"
         self.query_one("#progress-state", Static).update(state, layout=False)
         if (old.epochs_done, old.epochs) != (v.epochs_done, v.epochs):
-            self.query_one("#epochs-label", Label).update(f"epochs {v.epochs_done}/{v.epochs or '?'}", layout=False)
-            self.query_one("#epoch-bar", ProgressBar).update(total=max(v.epochs, 1), progress=v.epochs_done)
+            self.query_one("#epochs-label", Label).update(
+                f"epochs {v.epochs_done}/{v.epochs or '?'}", layout=False
+            )
+            self.query_one("#epoch-bar", ProgressBar).update(
+                total=max(v.epochs, 1), progress=v.epochs_done
+            )
         if (old.batch, old.steps) != (v.batch, v.steps):
-            self.query_one("#batches-label", Label).update(f"batches {v.batch}/{v.steps or '?'}", layout=False)
-            self.query_one("#batch-bar", ProgressBar).update(total=max(v.steps, 1), progress=v.batch)
+            self.query_one("#batches-label", Label).update(
+                f"batches {v.batch}/{v.steps or '?'}", layout=False
+            )
+            self.query_one("#batch-bar", ProgressBar).update(
+                total=max(v.steps, 1), progress=v.batch
+            )
         self.query_one("#progress-facts", Static).update(facts(v), layout=False)
 
 
