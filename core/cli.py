@@ -377,8 +377,10 @@ class _Signals:
         os._exit(EXIT_INTERRUPTED)
 
     def _say(self, line: str) -> None:
+        # One os.write, not print(): a second signal can interrupt this very handler, and a
+        # buffered stream entered twice raises "reentrant call".
         with contextlib.suppress(OSError, ValueError):
-            print(f"layerlab: {line}", file=self.terminal, flush=True)
+            os.write(self.terminal.fileno(), f"layerlab: {line}\n".encode("utf-8", "replace"))
 
 
 def _detach_from_terminal(terminal: TextIO) -> None:
