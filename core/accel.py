@@ -48,7 +48,7 @@ def detect(backend: str | None = None) -> Machine:
         AcceleratorError: The backend named is not installed, or joining the workers failed.
     """
     backend = backend or _keras_backend()
-    installed = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+    installed = [name for name in BACKENDS if _installed(name)]
     if backend in BACKENDS and backend not in installed:
         others = ", ".join(installed) or "none"
         raise AcceleratorError(f"backend {backend!r} is not installed; installed: {others}")
@@ -100,6 +100,13 @@ def apply(plan: Plan) -> Iterator[Plan]:
 
 # ---------------------------------------------------------------------------------------------
 # Detection
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _keras_backend() -> str:

@@ -13,8 +13,34 @@ to this list when it exists.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _choose_backend() -> None:
+    """TensorFlow is Keras' default backend; where it is not installed, the one that is.
+
+    layerlab installs with any one backend (`layerlab[tensorflow]`, `[jax]`, `[torch]`), so a
+    JAX-only GPU or TPU machine needs no KERAS_BACKEND. A backend the user chose is kept.
+    """
+    if os.environ.get("KERAS_BACKEND") or _installed("tensorflow"):
+        return
+    for name in ("jax", "torch"):
+        if _installed(name):
+            os.environ["KERAS_BACKEND"] = name
+            return
+
+
+_choose_backend()
 
 try:
     __version__ = version("layerlab")

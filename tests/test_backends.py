@@ -115,3 +115,50 @@ def test_every_example_trains_without_tensorflow(backend, tmp_path):
     for name, result in out["results"].items():
         assert (result["reason"], result["epochs"]) == ("completed", 2), f"{name}: {result}"
     assert len(list(tmp_path.iterdir())) == len(names)
+
+
+WITHOUT_TENSORFLOW = r"""
+import runpy, sys
+
+class NoTensorFlow:
+    '''As if TensorFlow were not installed: the JAX-only GPU or TPU machine.'''
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, NoTensorFlow())
+sys.argv = ["layerlab", *sys.argv[1:]]
+runpy.run_module("layerlab", run_name="__main__")
+"""
+
+
+def test_without_tensorflow_installed_layerlab_trains_on_the_backend_there_is(tmp_path):
+    spec = tmp_path / "x.toml"
+    spec.write_text(
+        '[data]\nname = "iris"\n[[layers]]\ntype = "Dense"\nunits = 3\nactivation = "softmax"\n[fit]\nepochs = 2\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WITHOUT_TENSORFLOW,
+            "train",
+            str(spec),
+            "--json",
+            "--runs-dir",
+            str(tmp_path / "r"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    finished = json.loads(done.stdout.splitlines()[-1])
+    assert finished["event"] == "finished" and finished["epochs_run"] == 2
+    provenance = json.loads((Path(finished["run_dir"]) / "provenance.json").read_text())
+    assert provenance["backend"] == "jax"
