@@ -8,6 +8,7 @@ stopped, killed or crashed run can be resumed from its folder (`TrainingSession.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 import shutil
@@ -205,6 +206,7 @@ class TrainingSession:
                 per_replica_batch=plan.per_replica_batch,
                 global_batch=plan.global_batch,
             )
+        data = _even_for_replicas(data, plan)
         with accel.apply(plan):
             model = models.build(spec, data.input_shape, seed=spec.data.seed)
             loss, metrics = models.compile_model(model, spec, data.task)
@@ -547,6 +549,21 @@ class TrainingSession:
         self.state = "finished"
         self._publish(self.result)
         return self.result
+
+
+def _even_for_replicas(data: Dataset, plan: Any) -> Dataset:
+    """Under JAX, every batch (the last one too) must split evenly over this process's devices:
+    drop the few rows beyond a multiple of their number. TensorFlow takes uneven batches."""
+    local = plan.replicas // max(1, len(plan.workers))
+    if keras.backend.backend() != "jax" or plan.strategy == "none" or local < 2:
+        return data
+    changes = {}
+    for split in ("train", "valid"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if x is not None and len(x) % local:
+            keep = len(x) - len(x) % local
+            changes[f"x_{split}"], changes[f"y_{split}"] = x[:keep], y[:keep]
+    return dataclasses.replace(data, **changes) if changes else data
 
 
 def _version() -> str:
