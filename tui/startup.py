@@ -47,6 +47,9 @@ def builtin_example() -> Spec:
 def choose(path: str | Path | None) -> Start:
     """Load the requested spec; on any failure fall back without losing the reason."""
     if path is not None:
+        example = _example(str(path))
+        if example is not None:
+            return example
         path = Path(path)
         if not path.exists() and path.suffix == ".toml":
             spec = builtin_example()
@@ -64,6 +67,21 @@ def choose(path: str | Path | None) -> Start:
         state.remember_spec_path(path)
         return start
     return _fallback()
+
+
+def _example(given: str) -> Start | None:
+    """`layerlab red_wine`: a shipped example by name, opened as a new spec (ctrl+s saves a copy)."""
+    from layerlab.core.examples import example_path
+
+    if Path(given).exists() or Path(given).suffix or "/" in given:
+        return None
+    try:
+        found = example_path(given)
+        spec = specs.load(found)
+    except (KeyError, specs.SpecError):
+        return None
+    note = f"The {spec.name} example (its data ships with layerlab); ctrl+s saves your own copy."
+    return Start(spec, None, saved=False, note=note)
 
 
 def _fallback() -> Start:
