@@ -38,8 +38,6 @@ class RunHandle:
         self.spec = spec
         self.history: list[dict[str, float]] = []
         self.events: list[Event] = []
-        self.planned_epochs = spec.fit.epochs if spec else 0
-        self.initial_epoch = 0
 
     # -- what screens read --------------------------------------------------------------------
 
@@ -65,18 +63,6 @@ class RunHandle:
             return ending.reason
         return "running" if self.events else "preparing"
 
-    @property
-    def best_epoch(self) -> int:
-        for event in reversed(self.events):
-            if isinstance(event, events.EpochEnded):
-                return event.best_epoch
-        return 0
-
-    @property
-    def can_control(self) -> bool:
-        """Whether stop and pause reach the training (only a session in this process)."""
-        return False
-
     def latest_weights(self) -> Any:
         """The newest weights snapshot (core.checkpoint.Weights) handed over, or None."""
         return None
@@ -101,8 +87,6 @@ class RunHandle:
         for event in gathered:
             if isinstance(event, events.RunStarted):
                 self.run_dir = Path(event.run_dir) if event.run_dir else self.run_dir
-                self.planned_epochs = event.epochs
-                self.initial_epoch = event.initial_epoch
             if isinstance(event, events.EpochEnded):
                 if event.epoch <= len(self.history):
                     continue  # already known (a resumed run's first events repeat nothing)
@@ -125,17 +109,12 @@ class SessionRun(RunHandle):
     def __init__(self, spec: specs.Spec, resume: Path | None = None):
         super().__init__(spec.name, resume, spec)
         self.session: Any = None
-        self.resume_from = resume
         self._stop_asked = False
 
     def attach(self, session: Any) -> None:
         self.session = session
         if self._stop_asked:
             session.stop()
-
-    @property
-    def can_control(self) -> bool:
-        return self.live and self.session is not None
 
     @property
     def status(self) -> str:
@@ -210,10 +189,6 @@ class FolderRun(RunHandle):
         if self.ending is None and self.writer_pid is None:
             return "damaged" if self.problem else "killed"
         return super().status
-
-    @property
-    def model_path(self) -> Path:
-        return self.folder / "model.keras"
 
     def refresh(self) -> list[Event]:
         """Read the events appended to events.jsonl since the last call; return the new ones."""

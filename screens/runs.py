@@ -200,11 +200,8 @@ class RunsScreen(ShellScreen):
         record = self._current()
         if record is None:
             return
-        try:
-            spec = specs.load(record.path / "spec.toml")
-        except specs.SpecError as exc:
-            log_failure(f"opening the spec of run {record.path.name}", exc)
-            self.notify(exc.message, title="Cannot open this run's spec", severity="error")
+        spec = self._run_spec(record, "open")
+        if spec is None:
             return
         if self.workspace.dirty:
             self.notify(
@@ -216,6 +213,15 @@ class RunsScreen(ShellScreen):
         self.notify(
             f"Working on the spec of run {record.path.name}; ctrl+s saves it.", title="Spec opened"
         )
+
+    def _run_spec(self, record: runs.RunRecord, doing: str) -> specs.Spec | None:
+        """The spec a run used, or None after saying why it cannot be read."""
+        try:
+            return specs.load(record.path / "spec.toml")
+        except specs.SpecError as exc:
+            log_failure(f"reading the spec of run {record.path.name} to {doing} it", exc)
+            self.notify(exc.message, title=f"Cannot {doing} this run", severity="error")
+            return None
 
     async def action_resume(self) -> None:
         """Continue the run under the cursor, in its own folder, on the Train screen."""
@@ -237,11 +243,8 @@ class RunsScreen(ShellScreen):
                 "Training is running: s on the Train screen stops it first.", severity="warning"
             )
             return
-        try:
-            spec = specs.load(record.path / "spec.toml")
-        except specs.SpecError as exc:
-            log_failure(f"resuming run {record.path.name}", exc)
-            self.notify(exc.message, title="Cannot resume this run", severity="error")
+        spec = self._run_spec(record, "resume")
+        if spec is None:
             return
         await self.app.switch_mode("train")
         self.app.screen.post_message(TrainRequested(spec, None, resume=record.path))

@@ -16,7 +16,7 @@ SMALL = '[data]\nname = "iris"\n[[layers]]\ntype = "Dense"\nunits = 3\nactivatio
 def test_a_session_handle_feeds_one_history_and_derives_its_status():
     spec = specs.loads(SMALL)
     run = SessionRun(spec)
-    assert run.status == "preparing" and run.live and not run.can_control
+    assert run.status == "preparing" and run.live
     run.stop()  # asked before the session exists: kept for it
     session = TrainingSession(spec, write_run=False)
     run.attach(session)
