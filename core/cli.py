@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import cluster, events, runs, supervisor, words
+from . import cluster, commands, events, runs, supervisor, words
 from . import spec as specs
 from .errors import LayerlabError
 from .quiet import divert_stderr, quiet_environment
@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     example.add_argument("name", help="an example's name (see 'layerlab examples')")
     example.add_argument("dir", nargs="?", default=".", help="where to copy it (default: here)")
+    for name in commands.names():
+        module = commands.load(name)
+        module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
 
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return _copy_example(args.name, Path(args.dir))
     if args.command == "examples":
         return _examples()
+    if args.command in commands.names():
+        return int(commands.load(args.command).run(args))
     return EXIT_BAD_INPUT
 
 

@@ -17,6 +17,13 @@ from pathlib import Path
 HEADLESS = ("train", "datasets", "examples", "example")
 
 
+def _headless() -> tuple[str, ...]:
+    """The commands that run without a window: train and its siblings, and core/commands/."""
+    from layerlab.core import commands
+
+    return (*HEADLESS, *commands.names())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="layerlab",
@@ -73,7 +80,7 @@ def terminal_fds() -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     """Run a headless command and return its exit code, or run the app and leave the process."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in HEADLESS:
+    if argv and argv[0] in _headless():
         from layerlab.core.cli import main as cli_main
 
         return cli_main(argv)
