@@ -1,6 +1,6 @@
 """What every data source shares: the Dataset record, DataError, task checks, the seeded split.
 
-Nothing here imports Keras or TensorFlow; scikit-learn is imported where it is used.
+Nothing here imports Keras, TensorFlow or scikit-learn.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import LayerlabError
+from .prep import split_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,7 +66,7 @@ class Dataset:
     raw_x_valid: np.ndarray | None = None
     """Images: the validation images before pixel scaling, for display."""
     target_scaler: Any | None = None
-    """The fitted scikit-learn scaler of a regression target, or None."""
+    """The fitted scaling (core.data.prep.Scaling) of a regression target, or None."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """Known facts about the data, e.g. the true ``w`` and ``b`` of ``linear``, ``pixel_max`` of images."""
 
@@ -122,8 +123,6 @@ def split(
         raise DataError(f"only {n} usable {unit}; at least 2 are needed to train", where)
     if valid_fraction <= 0:
         return np.arange(n), None, f"no validation split (valid_fraction = 0): all {n} {unit} train"
-    from sklearn.model_selection import train_test_split
-
     n_valid = int(np.ceil(valid_fraction * n))
     if n_valid >= n:
         raise DataError(
@@ -134,9 +133,7 @@ def split(
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2 and n_valid >= len(counts) and n - n_valid >= len(counts):
             stratify = y
-    train, valid = train_test_split(
-        np.arange(n), test_size=valid_fraction, random_state=seed, stratify=stratify
-    )
+    train, valid = split_rows(n, stratify, valid_fraction, seed)
     how = ", stratified by class" if stratify is not None else ""
     note = f"split {len(train)} training / {len(valid)} validation {unit} (valid_fraction {valid_fraction}, seed {seed}{how})"
     return train, valid, note

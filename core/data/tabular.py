@@ -7,7 +7,6 @@ training split only, so nothing about the validation rows leaks into training.
 from __future__ import annotations
 
 import difflib
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from ..data import prep
 from ..data.base import DataError, Dataset, n_classes_for, split
 from ..data.files import read_table
 from ..data.target import as_number, encode_target, is_text
@@ -25,10 +25,21 @@ if TYPE_CHECKING:
 MAX_CATEGORIES = 50
 
 
+PREVIEW_ROWS = 1000
+"""A large table read from a file keeps this many of its first rows, as read, for previews."""
+KEEP_WHOLE_BYTES = 32 * 2**20
+"""A table smaller than this in memory is kept whole for previews and their statistics."""
+
+
 def load_file(path: Path, data: DataSpec) -> Dataset:
     """A CSV/TSV/Parquet file prepared as the spec says (data.target names the column to predict)."""
     return prepare_frame(
-        read_table(path), name=path.name, where=str(path), data=data, target=data.target
+        read_table(path),
+        name=path.name,
+        where=str(path),
+        data=data,
+        target=data.target,
+        keep=PREVIEW_ROWS,
     )
 
 
@@ -41,20 +52,29 @@ def prepare_frame(
     target: str | None,
     task_hint: tuple[str, str] | None = None,
     class_names: list[str] | None = None,
+    keep: int | None = None,
 ) -> Dataset:
     """Arrays from a table: target encoded, features cleaned, split, filled and scaled.
 
+    The values go to float32 once, straight from the table; the split, filling and scaling work
+    on those float32 arrays in place (core.data.prep, shared with the streamed path).
+
     Args:
-        frame: The table as read; it is kept, unchanged, as the Dataset's frame.
+        frame: The table as read; it is left unchanged and kept as the Dataset's frame (only
+            its first `keep` rows when `keep` is given and the table is large).
         name: The Dataset's name.
         where: The file or data set, for messages.
         data: The spec's data table (task, drop, valid_fraction, seed, scaling).
         target: The column to predict.
         task_hint: (task, reason) to use when data.task is "auto" (built-ins know their task).
         class_names: Names of class codes 0..k-1 (built-ins); by default the sorted labels.
+        keep: How many first rows of a large frame the Dataset keeps for previews (by default
+            all of it, whatever its size).
     """
-    df = frame.copy()
-    df.columns = [str(c) for c in df.columns]
+    large = frame.memory_usage(index=False).sum() >= KEEP_WHOLE_BYTES
+    kept = frame.head(keep).copy() if keep is not None and large else frame
+    df = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    del frame  # the caller's table goes as soon as the arrays are made
     columns = ", ".join(df.columns)
     if not target:
         raise DataError(
@@ -100,7 +120,9 @@ def prepare_frame(
         notes.append(
             f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}"
         )
-    task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
+    task, reason, y, names_of_classes = encode_target(
+        y_raw, data.task, task_hint, class_names, where, notes
+    )
 
     features = _clean_features(features, notes, where)
     if features.shape[1] == 0:
@@ -112,10 +134,13 @@ def prepare_frame(
         len(features), y if task != "regression" else None, data.valid_fraction, data.seed, where
     )
     notes.append(note)
-    x = features.to_numpy(dtype=np.float64)
+    names = list(features.columns)
+    x = features.to_numpy(dtype=np.float32, na_value=np.nan)
+    del df, features
     x_train, x_valid = x[train], (x[valid] if valid is not None else None)
-    _fill_missing(x_train, x_valid, list(features.columns), notes)
-    x_train, x_valid, feature_scaler = _scale(x_train, x_valid, data.features_scale, notes)
+    del x
+    filled = _fill_missing(x_train, x_valid, names, notes)
+    feature_scaler = _scale(x_train, x_valid, data.features_scale, notes)
     y_train, y_valid = y[train], (y[valid] if valid is not None else None)
     scaler = None
     if data.target_scale != "none":
@@ -127,23 +152,26 @@ def prepare_frame(
             notes.append(
                 f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
             )
+    metadata: dict = {"fill": filled}
+    if feature_scaler is not None:
+        metadata["feature_scaler"] = feature_scaler
     return Dataset(
         name=name,
         task=task,
         task_reason=reason,
-        x_train=x_train.astype(np.float32),
+        x_train=x_train,
         y_train=y_train,
-        x_valid=None if x_valid is None else x_valid.astype(np.float32),
+        x_valid=x_valid,
         y_valid=y_valid,
-        input_shape=(x.shape[1],),
-        n_classes=n_classes_for(task, len(names)),
-        class_names=names,
-        feature_names=list(features.columns),
+        input_shape=(len(names),),
+        n_classes=n_classes_for(task, len(names_of_classes)),
+        class_names=names_of_classes,
+        feature_names=names,
         target_name=target,
         notes=notes,
-        frame=frame,
+        frame=kept,
         target_scaler=scaler,
-        metadata={"feature_scaler": feature_scaler} if feature_scaler is not None else {},
+        metadata=metadata,
     )
 
 
@@ -197,20 +225,33 @@ def _drop_index_columns(features: pd.DataFrame, notes: list[str]) -> pd.DataFram
 
 
 def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.DataFrame:
-    """Numbers-as-text parsed, constant columns dropped, infinities made missing, text one-hot encoded."""
+    """Numbers-as-text parsed, constant columns dropped, infinities made missing, text one-hot encoded.
+
+    Numeric columns are checked one at a time, so no float64 copy of the whole table is made.
+    """
     parsed, constant, categorical = [], [], []
+    infinite: dict[str, int] = {}
     for column in list(features.columns):
         values = features[column]
         if is_text(values) and (number := as_number(values)) is not None:
             features[column] = values = number
             parsed.append(column)
-        if values.nunique(dropna=True) <= 1:
+        if pdt.is_numeric_dtype(values) and not pdt.is_bool_dtype(values):
+            numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            if _constant(numbers):
+                constant.append(column)
+                continue
+            if count := int(np.isinf(numbers).sum()):
+                infinite[column] = count
+                features[column] = values.replace([np.inf, -np.inf], np.nan)
+            _refuse_beyond_float32(column, numbers, where)
+        elif values.nunique(dropna=True) <= 1:
             constant.append(column)
         elif pdt.is_bool_dtype(values):
-            features[column] = values.astype(float)
+            features[column] = values.astype(np.float32)
         elif is_text(values) or isinstance(values.dtype, pd.CategoricalDtype):
             categorical.append(column)
-        elif not pdt.is_numeric_dtype(values):
+        else:
             raise DataError(
                 f"column {column!r} holds {values.dtype} values, which layerlab cannot use as a feature; drop it (data.drop) or turn it into numbers",
                 where,
@@ -224,33 +265,34 @@ def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.
             f"dropped constant column(s), which cannot help predict: {', '.join(constant)}"
         )
         features = features.drop(columns=constant)
-    numeric = features.drop(columns=categorical).select_dtypes("number")
-    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    infinite = np.isinf(values).sum(axis=0)
-    if infinite.any():
-        features[numeric.columns] = numeric.replace([np.inf, -np.inf], np.nan)
-        shown = ", ".join(f"{c} ({n})" for c, n in zip(numeric.columns, infinite, strict=True) if n)
-        notes.append(f"{int(infinite.sum())} infinite value(s) treated as missing: {shown}")
-    _refuse_beyond_float32(numeric.columns, np.where(np.isinf(values), np.nan, values), where)
+    if infinite:
+        shown = ", ".join(f"{c} ({n})" for c, n in infinite.items())
+        notes.append(f"{sum(infinite.values())} infinite value(s) treated as missing: {shown}")
     if categorical:
         features = _one_hot(features, categorical, notes, where)
     return features
 
 
+def _constant(numbers: np.ndarray) -> bool:
+    """Whether a column holds one value at most (missing values aside)."""
+    if numbers.size == 0 or np.isnan(numbers).all():
+        return True
+    return bool(np.nanmin(numbers) == np.nanmax(numbers))
+
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _refuse_beyond_float32(columns, values: np.ndarray, where: str) -> None:
+def _refuse_beyond_float32(column: str, numbers: np.ndarray, where: str) -> None:
     """Keras computes in 32-bit floats: a finite value beyond ±3.4e38 would become infinite there."""
     with np.errstate(invalid="ignore"):
-        huge = np.abs(values) > FLOAT32_MAX
-    for column, count in zip(columns, huge.sum(axis=0), strict=True):
-        if count:
-            raise DataError(
-                f"column {column!r} has {int(count)} value(s) beyond ±3.4e38, too large for Keras' 32-bit numbers; "
-                f"rescale the column (e.g. divide it by a power of 10) or drop it (data.drop = [{column!r}])",
-                where,
-            )
+        count = int((np.isfinite(numbers) & (np.abs(numbers) > FLOAT32_MAX)).sum())
+    if count:
+        raise DataError(
+            f"column {column!r} has {count} value(s) beyond ±3.4e38, too large for Keras' 32-bit numbers; "
+            f"rescale the column (e.g. divide it by a power of 10) or drop it (data.drop = [{column!r}])",
+            where,
+        )
 
 
 def _one_hot(
@@ -275,65 +317,73 @@ def _one_hot(
     notes.append(
         f"one-hot encoded text column(s) (one 0/1 column per value): {', '.join(described)}"
     )
-    return pd.get_dummies(features, columns=columns, dtype=np.float64)
+    return pd.get_dummies(features, columns=columns, dtype=np.float32)
 
 
 def _fill_missing(
     x_train: np.ndarray, x_valid: np.ndarray | None, names: list[str], notes: list[str]
-) -> None:
-    """Fills missing values in place with the training split's median of each column."""
-    both = x_train if x_valid is None else np.concatenate([x_train, x_valid])
-    counts = np.isnan(both).sum(axis=0)
+) -> np.ndarray | None:
+    """Fills missing values in place with the training split's median of each column.
+
+    Returns:
+        The value each column's gaps were filled with, or None when nothing was missing.
+    """
+    counts = np.isnan(x_train).sum(axis=0)
+    if x_valid is not None:
+        counts += np.isnan(x_valid).sum(axis=0)
     if not counts.any():
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", RuntimeWarning
-        )  # an all-missing training column: median 0 below
-        medians = np.nanmedian(x_train, axis=0)
-    medians = np.where(np.isnan(medians), 0.0, medians)
+        return None
+    values = prep.medians(x_train)
     for array in (x_train, x_valid):
         if array is not None:
-            rows, cols = np.nonzero(np.isnan(array))
-            array[rows, cols] = medians[cols]
+            prep.fill(array, values)
+    notes.append(fill_note(names, counts))
+    return values
+
+
+def fill_note(names: list[str], counts: np.ndarray) -> str:
     shown = ", ".join(f"{names[i]} ({counts[i]})" for i in np.flatnonzero(counts))
-    notes.append(
-        f"filled {int(counts.sum())} missing value(s) with the training split's median: {shown}"
-    )
+    return f"filled {int(counts.sum())} missing value(s) with the training split's median: {shown}"
 
 
-def _scale(x_train, x_valid, how: str, notes: list[str]):
+SCALE_WORDS = {
+    "standard": "standardised to mean 0, standard deviation 1",
+    "minmax": "min-max scaled to 0–1",
+}
+
+
+def scale_note(how: str) -> str:
     if how == "none":
-        notes.append("features not scaled (features_scale = 'none')")
-        return x_train, x_valid, None
-    scaler = _scaler(how).fit(x_train)
-    words = (
-        "standardised to mean 0, standard deviation 1"
-        if how == "standard"
-        else "min-max scaled to 0–1"
-    )
-    notes.append(f"features {words} with the training split's statistics")
-    return (
-        scaler.transform(x_train),
-        (None if x_valid is None else scaler.transform(x_valid)),
-        scaler,
-    )
+        return "features not scaled (features_scale = 'none')"
+    return f"features {SCALE_WORDS[how]} with the training split's statistics"
+
+
+def _scale(x_train, x_valid, how: str, notes: list[str]) -> prep.Scaling | None:
+    """Scales both splits in place with the training split's statistics."""
+    notes.append(scale_note(how))
+    if how == "none":
+        return None
+    stats = prep.ColumnStats(x_train.shape[1])
+    stats.update(x_train)
+    scaler = prep.Scaling.fit(how, stats)
+    for array in (x_train, x_valid):
+        if array is not None:
+            scaler.transform(array, in_place=True)
+    return scaler
+
+
+def target_note(how: str, target: str) -> str:
+    words = "standardised" if how == "standard" else "min-max scaled to 0–1"
+    return f"target {target!r} {words} with the training split's statistics (losses are in scaled units)"
 
 
 def _scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):
-    scaler = _scaler(how).fit(y_train.reshape(-1, 1))
-    words = "standardised" if how == "standard" else "min-max scaled to 0–1"
-    notes.append(
-        f"target {target!r} {words} with the training split's statistics (losses are in scaled units)"
-    )
+    stats = prep.ColumnStats(1)
+    stats.update(y_train.astype(np.float32).reshape(-1, 1))
+    scaler = prep.Scaling.fit(how, stats)
+    notes.append(target_note(how, target))
 
     def scale(y):
-        return None if y is None else scaler.transform(y.reshape(-1, 1)).ravel().astype(np.float32)
+        return None if y is None else scaler.transform(y.reshape(-1, 1)).ravel()
 
     return scale(y_train), scale(y_valid), scaler
-
-
-def _scaler(how: str):
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
-
-    return StandardScaler() if how == "standard" else MinMaxScaler()
