@@ -26,6 +26,8 @@ ACTIVATIONS = (
 )
 PADDINGS = ("valid", "same")
 PRETRAINED_BASES = ("vgg16", "mobilenet_v2", "resnet50", "efficientnet_b0")
+RUN_BASE = "run:"
+"""A PretrainedBase's `base` that starts with this names an earlier run's folder (run:RUN_DIR)."""
 MAX_SEED = 2**32 - 1
 """NumPy's and Keras' seeds are unsigned 32-bit integers."""
 
@@ -44,6 +46,7 @@ class Param:
         max: The largest value allowed.
         min_exclusive: Whether `min` itself is refused.
         max_exclusive: Whether `max` itself is refused.
+        prefix: A "choice" parameter also takes any text after this prefix (base = "run:RUN_DIR").
     """
 
     name: str
@@ -55,6 +58,7 @@ class Param:
     max: float | None = None
     min_exclusive: bool = False
     max_exclusive: bool = False
+    prefix: str = ""
 
     @property
     def optional(self) -> bool:
@@ -65,7 +69,8 @@ class Param:
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+            return text + (f", or '{self.prefix}' and a folder" if self.prefix else "")
         what = {"int": "an integer", "float": "a number", "size2": "an integer or a pair [h, w]"}[
             self.kind
         ]
@@ -89,6 +94,10 @@ class Param:
         if kind == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value, None
+            if self.prefix and isinstance(value, str) and value.startswith(self.prefix):
+                if value[len(self.prefix) :].strip():
+                    return value, None
+                return value, f"{value!r} names no folder: expected {self.prefix}RUN_DIR"
             return value, f"expected {self.allowed()}, got {_shown(value)}"
         if kind == "size2":
             if isinstance(value, list | tuple) and len(value) == 2:
@@ -359,15 +368,22 @@ LAYERS: dict[str, LayerType] = {
         ),
         LayerType(
             "PretrainedBase",
-            "A convolutional base trained on ImageNet (transfer learning); freeze it to train only the head.",
+            "A convolutional base trained on ImageNet or in an earlier run (transfer learning); freeze it to train only the head.",
             "The convolutional classifier",
             (
-                Param("base", "choice", "vgg16", "Which published base.", PRETRAINED_BASES),
+                Param(
+                    "base",
+                    "choice",
+                    "vgg16",
+                    "Which published base, or run:RUN_DIR for the convolutional base of an earlier run.",
+                    PRETRAINED_BASES,
+                    prefix=RUN_BASE,
+                ),
                 Param(
                     "weights",
                     "choice",
                     "imagenet",
-                    "'imagenet' downloads the trained kernels; 'none' starts random.",
+                    "'imagenet' takes the trained kernels (a run's own for run:); 'none' starts random.",
                     ("imagenet", "none"),
                 ),
                 Param("trainable", "bool", False, "false freezes the base: only the head learns."),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras
 
-from .catalog import LAYERS, describe
+from .catalog import LAYERS, RUN_BASE, describe
 from .errors import LayerlabError
 from .spec import CompileSpec, LayerSpec, Spec
 
@@ -34,11 +35,13 @@ class ModelError(LayerlabError):
         index: The offending layer's position (0-based), or None for the stack as a whole.
         problem: What is wrong.
         fix: What would make it work.
+        param: The layer's parameter at fault ("base"), or "" for the layer as a whole.
     """
 
-    def __init__(self, problem: str, index: int | None = None, fix: str = ""):
-        self.index, self.fix = index, fix
-        super().__init__(problem, f"layers[{index}]" if index is not None else "")
+    def __init__(self, problem: str, index: int | None = None, fix: str = "", param: str = ""):
+        self.index, self.fix, self.param = index, fix, param
+        key = f"layers[{index}]" if index is not None else ""
+        super().__init__(problem, f"{key}.{param}" if key and param else key)
 
     @property
     def message(self) -> str:
@@ -86,15 +89,25 @@ class BuildReport:
 
 
 def make_layer(
-    layer: LayerSpec, input_shape: Shape, name: str | None = None, load_weights: bool = True
+    layer: LayerSpec,
+    input_shape: Shape,
+    name: str | None = None,
+    load_weights: bool = True,
+    base_dir: Path | None = None,
 ) -> keras.layers.Layer:
     """One Keras layer from its spec (validated against the catalog), the catalog's defaults filled in.
 
-    With load_weights False a pretrained base starts random: same shapes and parameter counts,
-    no download (the builder rechecks after every edit).
+    With load_weights False a published base starts random: same shapes and parameter counts,
+    no download (the builder rechecks after every edit). A `run:` base is read from the run's
+    model.keras, its path resolved against `base_dir` (the spec file's folder) when relative.
     """
     params = {**LAYERS[layer.type].defaults(), **layer.params}
     if layer.type == "PretrainedBase":
+        _check_frozen_base(params)
+        if str(params.get("base", "")).startswith(RUN_BASE):
+            from .run_base import run_base
+
+            return run_base(params, input_shape, name, base_dir)
         if not load_weights:
             params["weights"] = "none"
         return _pretrained(params, input_shape, name)
@@ -102,6 +115,17 @@ def make_layer(
         params["activation"] = None
     cls = getattr(keras.layers, layer.type)
     return cls(**params, name=name)
+
+
+def _check_frozen_base(params: dict[str, Any]) -> None:
+    """A frozen base with random kernels cannot learn anything: refuse it, with the fix."""
+    if params.get("weights") == "none" and not params.get("trainable", False):
+        raise ModelError(
+            "a frozen base with random weights (weights = 'none', trainable = false) cannot learn: "
+            "its kernels stay random and the head only sees noise",
+            fix="set trainable = true to train the base from scratch, or weights = 'imagenet' for trained kernels",
+            param="weights",
+        )
 
 
 def _pretrained(params: dict[str, Any], input_shape: Shape, name: str | None) -> keras.Model:
@@ -135,11 +159,17 @@ def _pretrained(params: dict[str, Any], input_shape: Shape, name: str | None) ->
     return base
 
 
-def check(layers: list[LayerSpec], input_shape: Shape, load_weights: bool = False) -> BuildReport:
+def check(
+    layers: list[LayerSpec],
+    input_shape: Shape,
+    load_weights: bool = False,
+    base_dir: Path | None = None,
+) -> BuildReport:
     """Call each layer on a symbolic input and collect its output shape and parameter count.
 
     Never raises: a stack that fails is reported with the error on the first layer that failed,
-    and the rows after it keep their types so the builder can still show them.
+    and the rows after it keep their types so the builder can still show them. Relative paths
+    in layers (a `run:` base) resolve against `base_dir`, the spec file's folder.
     """
     input_shape = tuple(input_shape)
     rows = [
@@ -154,10 +184,12 @@ def check(layers: list[LayerSpec], input_shape: Shape, load_weights: bool = Fals
         shape = tuple(x.shape[1:])
         try:
             _check_input(layer, shape)
-            keras_layer = make_layer(layer, shape, f"{layer.type.lower()}_{i}", load_weights)
+            keras_layer = make_layer(
+                layer, shape, f"{layer.type.lower()}_{i}", load_weights, base_dir
+            )
             x = keras_layer(x)
         except ModelError as exc:
-            report.error = ModelError(exc.problem, i, exc.fix)
+            report.error = ModelError(exc.problem, i, exc.fix, exc.param)
             return report
         except Exception as exc:  # Keras' own refusal: say it on this layer, with a fix
             report.error = ModelError(_keras_problem(exc), i, _fix_for(layer, shape))
@@ -260,7 +292,7 @@ def build(spec: Spec, input_shape: Shape, seed: int | None = None) -> keras.Mode
     """The spec's model as a Keras Sequential model, or ModelError located on a layer."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    report = check(spec.layers, input_shape, load_weights=True)
+    report = check(spec.layers, input_shape, load_weights=True, base_dir=spec.base_dir)
     if report.error:
         raise report.error
     try:

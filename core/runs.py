@@ -134,11 +134,8 @@ class RunWriter:
         self.lock = RunLock(self.run_dir)
         try:
             sweep_temporary(self.run_dir)
-            ran = spec.copy()
-            data_path = ran.data_path()
-            if data_path is not None:  # the run folder is elsewhere: keep the data findable
-                ran.data.path = str(data_path.resolve())
-            specs.save(ran, self.spec_path)
+            # The run folder is elsewhere: relative paths (data, a run: base) become absolute.
+            specs.save(spec.with_paths_resolved(), self.spec_path)
             if resume_epoch is not None:
                 keep_epochs(self.run_dir, resume_epoch)
             if provenance is not None:

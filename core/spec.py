@@ -19,7 +19,7 @@ from typing import Any
 
 import tomli_w
 
-from .catalog import ALIASES, LAYERS, MAX_SEED
+from .catalog import ALIASES, LAYERS, MAX_SEED, RUN_BASE
 from .errors import LayerlabError
 
 TASKS = ("auto", "regression", "binary", "multiclass")
@@ -149,14 +149,29 @@ class Spec:
     def copy(self) -> Spec:
         return copy.deepcopy(self)
 
+    def resolve(self, path: str | os.PathLike) -> Path:
+        """A path the spec names, resolved against the spec file's folder (when it has one)."""
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute() and self.base_dir is not None:
+            resolved = self.base_dir / resolved
+        return resolved
+
     def data_path(self) -> Path | None:
         """The data path resolved against the spec file's folder."""
-        if not self.data.path:
-            return None
-        path = Path(self.data.path).expanduser()
-        if not path.is_absolute() and self.base_dir is not None:
-            path = self.base_dir / path
-        return path
+        return self.resolve(self.data.path) if self.data.path else None
+
+    def with_paths_resolved(self) -> Spec:
+        """A copy whose relative paths (data.path, a `run:` base) are absolute, for a copy of the
+        spec kept elsewhere (a run folder's spec.toml) that must still find them."""
+        ran = self.copy()
+        data_path = ran.data_path()
+        if data_path is not None:
+            ran.data.path = str(data_path.resolve())
+        for layer in ran.layers:
+            base = layer.params.get("base")
+            if isinstance(base, str) and base.startswith(RUN_BASE):
+                layer.params["base"] = RUN_BASE + str(self.resolve(base[len(RUN_BASE) :]).resolve())
+        return ran
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as TOML-ready data; defaults that mean "absent" are left out."""

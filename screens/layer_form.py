@@ -85,14 +85,14 @@ class LayerForm(ModalScreen[LayerSpec | None]):
             with Horizontal():
                 yield Label(param.name)
                 widget_id = f"param-{param.name}"
-                if param.kind == "choice":
+                if param.kind == "choice" and not param.prefix:
                     options = [(choice, choice) for choice in param.choices]
                     yield Select(
                         options, value=value, allow_blank=False, compact=True, id=widget_id
                     )
                 elif param.kind == "bool":
                     yield Checkbox("on", bool(value), compact=True, id=widget_id)
-                else:
+                else:  # numbers, sizes, and a choice that also takes a path (base = "run:RUN_DIR")
                     placeholder = param.allowed()
                     yield Input(_text(value), placeholder=placeholder, compact=True, id=widget_id)
             yield Static(param.help, classes="param-help")
