@@ -123,7 +123,7 @@ class RunWriter:
     def __init__(
         self,
         run_dir: Path,
-        spec: specs.Spec,
+        spec: specs.Spec | None,
         provenance: dict[str, Any] | None = None,
         *,
         resume_epoch: int | None = None,
@@ -134,8 +134,8 @@ class RunWriter:
         self.lock = RunLock(self.run_dir)
         try:
             sweep_temporary(self.run_dir)
-            # The run folder is elsewhere: relative paths (data, a run: base) become absolute.
-            specs.save(spec.with_paths_resolved(), self.spec_path)
+            if spec is not None:  # None: a Keras script's run, which writes model.txt instead
+                specs.save(spec.with_paths_resolved(), self.spec_path)
             if resume_epoch is not None:
                 keep_epochs(self.run_dir, resume_epoch)
             if provenance is not None:
@@ -381,8 +381,21 @@ def _read_into(record: RunRecord, path: Path) -> str | None:
     return None
 
 
+SPEC_LESS = "model.txt"
+"""A run a Keras script wrote (core.keras_callback) has no spec: its model summary and compile
+settings are in this file instead."""
+
+
+def spec_less(path: str | os.PathLike) -> bool:
+    """Whether a run folder was written by a Keras script, without a spec."""
+    path = Path(path)
+    return not (path / "spec.toml").exists() and (path / SPEC_LESS).exists()
+
+
 def _spec_problem(path: Path) -> str | None:
-    """Why the run's spec.toml cannot be opened again, or None."""
+    """Why the run's spec.toml cannot be opened again, or None (a spec-less run has none)."""
+    if spec_less(path):
+        return None
     try:
         specs.load(path / "spec.toml")
     except specs.SpecError as exc:

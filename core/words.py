@@ -84,6 +84,8 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
                 f"{spec.get('batch_size', '?')}, {event.train_samples} training / "
                 f"{event.valid_samples} validation samples, {early}"
             )
+            if spec.get("spec_less"):  # LayerlabCallback: the script's own fit, no spec
+                text = f"▶ {verb} {spec.get('name', '')} from a Keras script (no spec): {n} epochs × {steps} batches"
             if event.cluster:
                 text += "\n  " + cluster_text(event.cluster)
             return text + (f"\n  run folder {run_dir}" if run_dir else ""), Tone.START

@@ -6,8 +6,10 @@ The public API resolves lazily, so `import layerlab` stays light (no Keras, no T
     session = TrainingSession(load_spec("red_wine.toml"))
     session.run()
 
-`LayerlabCallback` (a Keras callback that writes a run folder `layerlab watch` follows) is added
-to this list when it exists.
+A Keras script's own `model.fit` writes a run folder that `layerlab watch` follows:
+
+    from layerlab import LayerlabCallback
+    model.fit(x, y, epochs=50, validation_split=0.2, callbacks=[LayerlabCallback("runs")])
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ _PUBLIC = {
     "LayerlabError": ("layerlab.core.errors", "LayerlabError"),
     "TrainingSession": ("layerlab.core.session", "TrainingSession"),
     "load_dataset": ("layerlab.core.data", "load_dataset"),
+    "LayerlabCallback": ("layerlab.core.keras_callback", "LayerlabCallback"),
     "events": ("layerlab.core.events", None),
 }
 
