@@ -280,6 +280,8 @@ def shard(data: Any, cluster: Cluster) -> tuple[Any, dict[str, Any]]:
     """
     import numpy as np
 
+    from .data.rows import is_streamed, take
+
     n, i = cluster.processes, cluster.process_id
     changes: dict[str, Any] = {}
     info: dict[str, Any] = {"coordinator": cluster.coordinator, "processes": n, "process_id": i}
@@ -293,13 +295,14 @@ def shard(data: Any, cluster: Cluster) -> tuple[Any, dict[str, Any]]:
                 f"the {split} split has {len(x)} rows, fewer than the {n} processes; use more data or fewer processes"
             )
         rows = np.arange(i, per * n, n)
-        changes[f"x_{split}"], changes[f"y_{split}"] = x[rows], y[rows]
+        part = take(x, rows)  # streamed rows stay on disk: only their numbers are taken
+        changes[f"x_{split}"], changes[f"y_{split}"] = part, y[rows]
         info[f"{split}_rows"] = {
             "of": len(x),
             "count": per,
             "start": i,
             "step": n,
-            "checksum": _checksum(x[rows]),
+            "checksum": _checksum(part.index if is_streamed(part) else part),
         }
     note = f"Process {i} of {n} trains on rows {i}::{n} of each split ({info['train_rows']['count']} training rows)."
     return dataclasses.replace(data, **changes, notes=[*data.notes, note]), info

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import keras
 
@@ -33,6 +33,7 @@ from .checkpoint import (
     restore_resume_state,
 )
 from .data import Dataset, load_dataset
+from .data.rows import is_streamed, take
 from .runlog import RunLog
 from .spec import Spec
 
@@ -442,7 +443,6 @@ class TrainingSession:
     def _fit(self, started: float) -> events.Finished | events.Failed:
         prep = self.prep
         data = prep.dataset
-        has_valid = data.x_valid is not None and len(data.x_valid) > 0
         self._open_run()
         callbacks, tracker, early, capture = self._callbacks()
         initial_epoch = len(self.history)
@@ -458,15 +458,13 @@ class TrainingSession:
                 prep.cluster,
             )
         )
+        inputs, options = _inputs(data, prep.plan.fit_batch, self.spec.data.seed + initial_epoch)
         with accel.apply(prep.plan):
             prep.model.fit(
-                data.x_train,
-                data.y_train,
-                validation_data=(data.x_valid, data.y_valid) if has_valid else None,
-                batch_size=prep.plan.fit_batch,
+                *inputs,
+                **options,
                 epochs=self.spec.fit.epochs,
                 initial_epoch=initial_epoch,
-                shuffle=True,
                 verbose=0,
                 callbacks=callbacks,
             )
@@ -551,6 +549,22 @@ class TrainingSession:
         return self.result
 
 
+def _inputs(data: Dataset, batch: int, seed: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """What model.fit takes for the data: the arrays, or streamed rows as Keras PyDatasets
+    (batches prepared ahead by worker threads)."""
+    has_valid = data.x_valid is not None and len(data.x_valid) > 0
+    if not is_streamed(data.x_train):
+        valid = (data.x_valid, data.y_valid) if has_valid else None
+        options = {"validation_data": valid, "batch_size": batch, "shuffle": True}
+        return (data.x_train, data.y_train), options
+    from .data.batches import Batches
+
+    x_train, x_valid, y_valid = cast(Any, data.x_train), cast(Any, data.x_valid), data.y_valid
+    valid_batches = Batches(x_valid, cast(Any, y_valid), batch, False) if has_valid else None
+    train = Batches(x_train, data.y_train, batch, True, seed)
+    return (train,), {"validation_data": valid_batches}
+
+
 def _even_for_replicas(data: Dataset, plan: Any) -> Dataset:
     """Under JAX, every batch (the last one too) must split evenly over this process's devices:
     drop the few rows beyond a multiple of their number. TensorFlow takes uneven batches."""
@@ -562,7 +576,7 @@ def _even_for_replicas(data: Dataset, plan: Any) -> Dataset:
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         if x is not None and len(x) % local:
             keep = len(x) - len(x) % local
-            changes[f"x_{split}"], changes[f"y_{split}"] = x[:keep], y[:keep]
+            changes[f"x_{split}"], changes[f"y_{split}"] = take(x, slice(0, keep)), y[:keep]
     return dataclasses.replace(data, **changes) if changes else data
 
 

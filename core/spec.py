@@ -82,6 +82,11 @@ class DataSpec:
     features_scale: str = "standard"
     target_scale: str = "none"
     image_size: list[int] | None = None
+    valid_path: str | None = None
+    """A separate validation file or folder (the course's train/ and valid/ folders)."""
+    stream: str | bool = "auto"
+    """Stream the data in batches instead of loading it whole: True, False, or "auto" (when
+    its float32 arrays would take more than a quarter of the free memory, or 2 GiB)."""
 
     def source(self) -> str:
         """A short name of the data source, for titles and run names."""
@@ -160,6 +165,10 @@ class Spec:
         """The data path resolved against the spec file's folder."""
         return self.resolve(self.data.path) if self.data.path else None
 
+    def valid_data_path(self) -> Path | None:
+        """data.valid_path resolved against the spec file's folder."""
+        return self.resolve(self.data.valid_path) if self.data.valid_path else None
+
     def with_paths_resolved(self) -> Spec:
         """A copy whose relative paths (data.path, a `run:` base) are absolute, for a copy of the
         spec kept elsewhere (a run folder's spec.toml) that must still find them."""
@@ -167,6 +176,9 @@ class Spec:
         data_path = ran.data_path()
         if data_path is not None:
             ran.data.path = str(data_path.resolve())
+        valid_path = ran.valid_data_path()
+        if valid_path is not None:
+            ran.data.valid_path = str(valid_path.resolve())
         for layer in ran.layers:
             base = layer.params.get("base")
             if isinstance(base, str) and base.startswith(RUN_BASE):
@@ -176,6 +188,8 @@ class Spec:
     def to_dict(self) -> dict[str, Any]:
         """The spec as TOML-ready data; defaults that mean "absent" are left out."""
         data = {k: v for k, v in asdict(self.data).items() if v is not None}
+        if data.get("stream") == "auto":
+            del data["stream"]  # the default, left unsaid
         out: dict[str, Any] = {"name": self.name, "data": data}
         out["layers"] = [{"type": layer.type, **layer.params} for layer in self.layers]
         out["compile"] = asdict(self.compile)
@@ -369,6 +383,14 @@ def _data(raw: Any, file: str | None) -> DataSpec:
                 f"expected [height, width], integers from 8 to 1024, got {_shown(size)}",
             )
         spec.image_size = size
+    spec.valid_path = t.take("valid_path", str, None)
+    if "stream" in t.raw:
+        stream = t.raw.pop("stream")
+        if not (isinstance(stream, bool) or stream == "auto"):
+            raise t.error(
+                "stream", f'expected true, false or "auto", got {_kind(stream)} {_shown(stream)}'
+            )
+        spec.stream = stream
     t.done(
         [
             "path",
@@ -381,6 +403,8 @@ def _data(raw: Any, file: str | None) -> DataSpec:
             "features_scale",
             "target_scale",
             "image_size",
+            "valid_path",
+            "stream",
         ]
     )
     if spec.path and spec.name:

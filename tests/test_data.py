@@ -318,7 +318,7 @@ def test_image_folder_with_its_own_train_and_valid_split(tmp_path):
     make_images(tmp_path / "cars" / "valid", ("car", "truck", "van"), 1, (30, 40))
     data = load(path=str(tmp_path / "cars"))
     assert data.task == "multiclass" and data.class_names == ["car", "truck", "van"]
-    assert data.x_train.shape == (9, 64, 64, 1) and data.x_valid.shape == (3, 64, 64, 1)
+    assert data.x_train.shape == (9, 32, 40, 1) and data.x_valid.shape == (3, 32, 40, 1)
     assert list(data.y_valid) == [0, 1, 2] and "differ in size" in data.notes[0]
 
 
@@ -332,7 +332,7 @@ def test_bad_image_folders(tmp_path):
     assert message.endswith("b: has no images; expected .png, .jpg, .jpeg, .bmp, .gif, .webp files")
     (tmp_path / "two" / "b" / "y.png").write_bytes(b"not a png either")
     message = error(path=str(tmp_path / "two"))
-    assert "x.png" in message and "cannot be read as an image" in message
+    assert "x.png" in message and "none of the 2 files can be read as an image" in message
 
 
 # -- Keras' sets, without a network -------------------------------------------------------------

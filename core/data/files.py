@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -15,6 +17,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 ACCEPTED = "a .csv, .tsv, .txt or .parquet file (CSV/TSV may be compressed: .gz, .zip, ...)"
 DELIMITERS = (",", ";", "\t", "|")
+T = TypeVar("T")
 
 
 def table_kind(path: Path) -> str | None:
@@ -30,8 +33,8 @@ def table_kind(path: Path) -> str | None:
     return None
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """The file as a DataFrame, exactly as read (no cleaning).
+def read_table(path: str | Path, rows: int | None = None) -> pd.DataFrame:
+    """The file as a DataFrame, exactly as read (no cleaning); only its first `rows` if given.
 
     CSV-like files have their delimiter (comma, semicolon, tab or bar) sniffed from the first
     lines; text is read as UTF-8, falling back to Latin-1.
@@ -40,6 +43,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
         DataError: the file is missing, empty, of an unsupported type, or not a readable table.
     """
     path = Path(path)
+    kind = check_table(path)
+    if kind == "parquet":
+        frame = _read_parquet(path, rows)
+    else:
+        frame = _parsing(path, lambda: pd.read_csv(path, nrows=rows, **_text_options(path)))
+    if frame.columns.size == 0:
+        raise DataError("is empty; expected a header line and rows of data", path)
+    if len(frame) == 0:
+        raise DataError(
+            f"has a header ({', '.join(map(str, frame.columns))}) but no rows of data", path
+        )
+    return frame
+
+
+def check_table(path: Path) -> str:
+    """The kind of table file `path` is ("text" or "parquet"), once it is known to be readable.
+
+    Raises:
+        DataError: the file is missing, a folder, not a regular file, empty, or of another type.
+    """
     if not path.exists():
         raise DataError("no such file; expected " + ACCEPTED + " or an image folder", path)
     if path.is_dir():
@@ -54,17 +77,65 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     if path.stat().st_size == 0:
         raise DataError("is empty; expected a header line and rows of data", path)
-    frame = _read_parquet(path) if kind == "parquet" else _read_text(path)
-    if frame.columns.size == 0:
-        raise DataError("is empty; expected a header line and rows of data", path)
-    if len(frame) == 0:
-        raise DataError(
-            f"has a header ({', '.join(map(str, frame.columns))}) but no rows of data", path
-        )
-    return frame
+    return kind
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def table_chunks(
+    path: Path, rows: int, dtype: dict[str, Any] | None = None
+) -> Iterator[pd.DataFrame]:
+    """The table `rows` rows at a time (row groups' batches for Parquet, via pyarrow)."""
+    if check_table(path) == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataError("reading Parquet needs pyarrow: pip install pyarrow", path) from None
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                frame = batch.to_pandas()
+                yield frame.astype(dtype) if dtype else frame
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"is not a readable Parquet file ({_first_line(exc)})", path) from None
+        return
+    reader = _parsing(
+        path, lambda: pd.read_csv(path, chunksize=rows, dtype=dtype, **_text_options(path))
+    )
+    with reader:
+        while True:
+            chunk = _parsing(path, lambda: next(reader, None))
+            if chunk is None:
+                return
+            yield chunk
+
+
+def table_size(path: Path) -> tuple[int, bool]:
+    """How many rows the table has: (exactly, True) for Parquet, (an estimate, False) for text
+    files, from the size of the file and of its first lines."""
+    if check_table(path) == "parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows, True
+        except ImportError:
+            raise DataError("reading Parquet needs pyarrow: pip install pyarrow", path) from None
+        except Exception as exc:
+            raise DataError(f"is not a readable Parquet file ({_first_line(exc)})", path) from None
+    size = path.stat().st_size
+    if path.suffix.lower() in COMPRESSED:
+        size *= 4  # a typical ratio for numbers as text
+        sample = ""
+    else:
+        sample, _ = _sample(path)
+    lines = sample.count("\n")
+    if lines < 2:
+        return max(1, size // 64), False
+    return max(1, int(size / (len(sample.encode("utf-8", "replace")) / lines)) - 1), False
+
+
+def _read_parquet(path: Path, rows: int | None = None) -> pd.DataFrame:
+    if rows is not None:
+        return next(table_chunks(path, rows), pd.DataFrame())
     try:
         return pd.read_parquet(path)
     except ImportError:
@@ -73,15 +144,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"is not a readable Parquet file ({_first_line(exc)})", path) from None
 
 
-def _read_text(path: Path) -> pd.DataFrame:
+def _text_options(path: Path) -> dict[str, Any]:
+    """How pandas should read a CSV-like file: its delimiter and encoding."""
     compressed = path.suffix.lower() in COMPRESSED
     sample, encoding = ("", "utf-8") if compressed else _sample(path)
     if not compressed and not sample.strip():
         raise DataError("is empty; expected a header line and rows of data", path)
     default = "\t" if path.suffixes and path.suffixes[0].lower() in (".tsv", ".tab") else ","
-    sep = sniff_delimiter(sample, default)
+    return {
+        "sep": sniff_delimiter(sample, default),
+        "encoding": encoding,
+        "skipinitialspace": True,
+    }
+
+
+def _parsing(path: Path, read: Callable[[], T]) -> T:
+    """read(), with pandas' parsing errors turned into one DataError that names the file."""
     try:
-        return pd.read_csv(path, sep=sep, encoding=encoding, skipinitialspace=True)
+        return read()
     except pd.errors.EmptyDataError:
         raise DataError("is empty; expected a header line and rows of data", path) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:

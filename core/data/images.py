@@ -6,20 +6,23 @@ Keras is imported only when a folder is read, so ``import core.data`` stays ligh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..data.base import DataError, Dataset, check_classes_task, split
+from ..data.rows import ImageRows, take
+from ..data.stream import too_big
 
 if TYPE_CHECKING:
     from ..spec import DataSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
-DEFAULT_SIZE = (64, 64)
-KEEP_SIZE_UP_TO = 256
+DEFAULT_SIZE = (128, 128)
+KEEP_SIZE_UP_TO = 128
 VALID_FOLDERS = ("valid", "validation")
 
 
@@ -55,15 +58,17 @@ def image_dataset(
         notes.append(
             f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
         )
+    made_here = valid is None  # then x_train is a copy, which may be scaled in place
     if valid is None:
         train, valid_rows, note = split(
             len(x), y, data.valid_fraction, data.seed, where, unit="images"
         )
         notes.append(note)
-        x_train, y_train = x[train], y[train]
+        x_train, y_train = take(x, train), y[train]
         x_valid, y_valid = (
-            (x[valid_rows], y[valid_rows]) if valid_rows is not None else (None, None)
+            (take(x, valid_rows), y[valid_rows]) if valid_rows is not None else (None, None)
         )
+        del x
     else:
         (x_train, y_train), (x_valid, y_valid) = (x, y), valid
     raw_valid = x_valid
@@ -72,9 +77,8 @@ def image_dataset(
             f"pixel values left as they are, 0–{pixel_max:g} (features_scale = 'none'): add a Rescaling layer to bring them to 0–1"
         )
     else:
-        scale = np.float32(1.0 / pixel_max)
-        x_train = x_train * scale
-        x_valid = None if x_valid is None else x_valid * scale
+        x_train = _scaled(x_train, 1.0 / pixel_max, in_place=made_here)
+        x_valid = None if x_valid is None else _scaled(x_valid, 1.0 / pixel_max)
         notes.append(
             f"pixel values divided by {pixel_max:g} to lie in 0–1 (images are scaled this way unless features_scale = 'none')"
         )
@@ -82,11 +86,11 @@ def image_dataset(
         name=name,
         task=task,
         task_reason=reason,
-        x_train=x_train.astype(np.float32, copy=False),
+        x_train=_float32(x_train),
         y_train=y_train.astype(np.int32, copy=False),
-        x_valid=None if x_valid is None else x_valid.astype(np.float32, copy=False),
+        x_valid=None if x_valid is None else _float32(x_valid),
         y_valid=None if y_valid is None else y_valid.astype(np.int32, copy=False),
-        input_shape=tuple(int(s) for s in x.shape[1:]),
+        input_shape=tuple(int(s) for s in x_train.shape[1:]),
         n_classes=len(class_names),
         class_names=list(class_names),
         feature_names=[],
@@ -98,42 +102,100 @@ def image_dataset(
     )
 
 
-def load_folder(folder: Path, data: DataSpec) -> Dataset:
-    """A folder with one sub-folder of images per class (or train/ and valid/ folders of those)."""
+def _scaled(x: Any, factor: float, in_place: bool = False) -> Any:
+    """Pixels multiplied by `factor`: streamed images learn it, arrays are multiplied."""
+    if isinstance(x, ImageRows):
+        return x.scaled(factor)
+    if in_place and x.dtype == np.float32:
+        x *= np.float32(factor)
+        return x
+    return x * np.float32(factor)
+
+
+def _float32(x: Any) -> Any:
+    return x if isinstance(x, ImageRows) else x.astype(np.float32, copy=False)
+
+
+def load_folder(
+    folder: Path,
+    data: DataSpec,
+    valid_folder: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Dataset:
+    """A folder with one sub-folder of images per class (or train/ and valid/ folders of those).
+
+    Args:
+        valid_folder: A separate folder of validation images, one sub-folder per class
+            (data.valid_path); by default a valid/ beside train/, else a seeded split.
+        progress: Told the fraction of the files checked so far.
+    """
     where = str(folder)
     subfolders = _subfolders(folder)
     names = {p.name.lower(): p for p in subfolders}
     notes: list[str] = []
-    valid_folder = next((names[v] for v in VALID_FOLDERS if v in names), None)
-    if "train" in names and valid_folder is not None and _subfolders(names["train"]):
-        train_files, classes = _class_files(names["train"])
+    train_folder = folder
+    if valid_folder is None:
+        found = next((names[v] for v in VALID_FOLDERS if v in names), None)
+        if "train" in names and found is not None and _subfolders(names["train"]):
+            train_folder, valid_folder = names["train"], found
+    elif not valid_folder.is_dir():
+        raise DataError(
+            "data.valid_path is not a folder; expected a folder of validation images, one sub-folder per class",
+            valid_folder,
+        )
+    train_files, classes = _class_files(train_folder)
+    valid_files: list[tuple[Path, int]] = []
+    if valid_folder is not None:
         valid_files, valid_classes = _class_files(valid_folder)
         if valid_classes != classes:
             raise DataError(
-                f"the class folders differ: train/ has {_listing(classes)}, {valid_folder.name}/ has {_listing(valid_classes)}",
+                f"the class folders differ: {train_folder.name}/ has {_listing(classes)}, {valid_folder.name}/ has {_listing(valid_classes)}",
                 where,
             )
         notes.append(
-            f"used the folder's own split: {len(train_files)} images in train/, {len(valid_files)} in {valid_folder.name}/"
+            f"used the folder's own split: {len(train_files)} images in {train_folder.name}/, {len(valid_files)} in {valid_folder.name}/"
         )
-    else:
-        train_files, classes = _class_files(folder)
-        valid_files = []
-    own_valid: tuple[np.ndarray | None, np.ndarray | None] | None = None
+    own_valid: tuple[Any, Any] | None = None
     if valid_files and valid_folder is not None and data.valid_fraction == 0:
         notes.append(
             f"no validation split (valid_fraction = 0): the images in {valid_folder.name}/ are not used"
         )
         valid_files, own_valid = [], (None, None)
     files = train_files + valid_files
-    size, color_mode, note = _plan(files, data)
+    size, color_mode, note, unreadable = _plan(files, data, progress)
     notes.insert(0, note)
-    x = _read_images([f for f, _ in files], size, color_mode)
+    if unreadable:
+        shown = "; ".join(f"{p.name} ({why})" for p, why in list(unreadable.items())[:3])
+        notes.insert(
+            1,
+            f"skipped {len(unreadable)} file(s) that cannot be read as images: {shown}"
+            + (", ..." if len(unreadable) > 3 else ""),
+        )
+        n_train = sum(1 for f, _ in train_files if f not in unreadable)
+        files = [(f, c) for f, c in files if f not in unreadable]
+        left = {c for _, c in files}
+        for code, name in enumerate(classes):
+            if code not in left:
+                raise DataError(
+                    "has no image that can be read (all its files are damaged or no images); "
+                    "add images or remove the folder",
+                    train_folder / name,
+                )
+    else:
+        n_train = len(train_files)
+    paths = [f for f, _ in files]
     y = np.array([c for _, c in files], dtype=np.int32)
+    channels = 1 if color_mode == "grayscale" else 3
+    streamed, why = _stream_images(len(files) * size[0] * size[1] * channels * 4, data.stream)
+    everything = ImageRows(paths, np.arange(len(paths)), size, color_mode, None)
+    if streamed:
+        notes.insert(1, f"streamed from disk ({why}): images decoded a batch at a time")
+        x: Any = everything
+    else:
+        x = everything[:]
     if valid_files:
-        n = len(train_files)
-        own_valid = (x[n:], y[n:])
-        x, y = x[:n], y[:n]
+        own_valid = (take(x, slice(n_train, None)), y[n_train:])
+        x, y = take(x, slice(0, n_train)), y[:n_train]
     return image_dataset(
         name=folder.name,
         x=x,
@@ -145,7 +207,16 @@ def load_folder(folder: Path, data: DataSpec) -> Dataset:
         pixel_max=255.0,
         notes=notes,
         valid=own_valid,
+        metadata={"streamed": True} if streamed else None,
     )
+
+
+def _stream_images(nbytes: int, choice: str | bool) -> tuple[bool, str]:
+    if choice is True:
+        return True, "stream = true"
+    if choice is False:
+        return False, "stream = false"
+    return too_big(nbytes)
 
 
 def _subfolders(folder: Path) -> list[Path]:
@@ -176,56 +247,62 @@ def _class_files(folder: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     return files, [c.name for c in classes]
 
 
-def _plan(files: list[tuple[Path, int]], data: DataSpec) -> tuple[tuple[int, int], str, str]:
-    """The (height, width) to read at, the colour mode, and a note; every file is checked readable."""
+def _plan(
+    files: list[tuple[Path, int]],
+    data: DataSpec,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[tuple[int, int], str, str, dict[Path, str]]:
+    """The (height, width) to read at, the colour mode, a note, and the files that are no
+    images with why (their headers are read, not their pixels)."""
     from PIL import Image
 
     sizes, modes = set(), set()
-    for path, _ in files:
+    unreadable: dict[Path, str] = {}
+    for i, (path, _) in enumerate(files):
         try:
             with Image.open(path) as image:
                 sizes.add((image.height, image.width))
                 modes.add(image.mode)
         except Exception as exc:
-            raise DataError(
-                f"cannot be read as an image ({_first_line(exc)}); expected {', '.join(IMAGE_SUFFIXES)}",
-                path,
-            ) from None
+            unreadable[path] = _first_line(exc)
+        if progress is not None and i % 1000 == 999:
+            progress(i / len(files))
+    if len(unreadable) == len(files):
+        path, why = next(iter(unreadable.items()))
+        raise DataError(
+            f"none of the {len(files)} files can be read as an image (e.g. {path.name}: {why}); expected {', '.join(IMAGE_SUFFIXES)}",
+            path.parent.parent,
+        )
     color_mode = "grayscale" if modes <= GRAY_MODES else "rgb"
     channels = "grayscale, 1 channel" if color_mode == "grayscale" else "RGB, 3 channels"
-    count = f"read {len(files)} images ({channels})"
+    count = f"read {len(files) - len(unreadable)} images ({channels})"
     if data.image_size:
         size = (data.image_size[0], data.image_size[1])
-        return size, color_mode, f"{count}, resized to {size[0]}×{size[1]} (data.image_size)"
+        return (
+            size,
+            color_mode,
+            f"{count}, resized to {size[0]}×{size[1]} (data.image_size)",
+            unreadable,
+        )
     if len(sizes) == 1 and max(next(iter(sizes))) <= KEEP_SIZE_UP_TO:
         size = next(iter(sizes))
-        return size, color_mode, f"{count}, all {size[0]}×{size[1]}, kept at that size"
-    why = (
-        "they differ in size"
-        if len(sizes) > 1
-        else f"they are larger than {KEEP_SIZE_UP_TO} pixels"
-    )
+        return size, color_mode, f"{count}, all {size[0]}×{size[1]}, kept at that size", unreadable
+    if max(max(s) for s in sizes) <= KEEP_SIZE_UP_TO:
+        size = (max(h for h, _ in sizes), max(w for _, w in sizes))
+        return (
+            size,
+            color_mode,
+            f"{count}, resized to {size[0]}×{size[1]} (the largest height and width among them), "
+            "as they differ in size; set data.image_size to choose",
+            unreadable,
+        )
     return (
         DEFAULT_SIZE,
         color_mode,
-        f"{count}, resized to {DEFAULT_SIZE[0]}×{DEFAULT_SIZE[1]} because {why}; set data.image_size to choose",
+        f"{count}, resized to {DEFAULT_SIZE[0]}×{DEFAULT_SIZE[1]} as they are larger than that, as the "
+        "course's image_dataset_from_directory(image_size=[128, 128]); set data.image_size to choose",
+        unreadable,
     )
-
-
-def _read_images(paths: list[Path], size: tuple[int, int], color_mode: str) -> np.ndarray:
-    import keras
-
-    channels = 1 if color_mode == "grayscale" else 3
-    out = np.empty((len(paths), size[0], size[1], channels), dtype=np.float32)
-    for i, path in enumerate(paths):
-        try:
-            image = keras.utils.load_img(
-                path, color_mode=color_mode, target_size=size, interpolation="bilinear"
-            )
-            out[i] = keras.utils.img_to_array(image, data_format="channels_last", dtype="float32")
-        except Exception as exc:
-            raise DataError(f"cannot be read as an image ({_first_line(exc)})", path) from None
-    return out
 
 
 def _listing(names: list[str], most: int = 6) -> str:

@@ -75,55 +75,18 @@ def prepare_frame(
     kept = frame.head(keep).copy() if keep is not None and large else frame
     df = frame.set_axis([str(c) for c in frame.columns], axis=1)
     del frame  # the caller's table goes as soon as the arrays are made
-    columns = ", ".join(df.columns)
-    if not target:
-        raise DataError(
-            f"data.target is not set: name the column to predict; the columns are: {columns}", where
-        )
-    if target not in df.columns:
-        close = difflib.get_close_matches(target, df.columns, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise DataError(f"no column {target!r} to predict{hint}; the columns are: {columns}", where)
-    for column in data.drop:
-        if column == target:
-            raise DataError(f"data.drop lists the target {target!r}; remove it from drop", where)
-        if column not in df.columns:
-            raise DataError(
-                f"data.drop names {column!r}, which is not a column; the columns are: {columns}",
-                where,
-            )
+    check_columns(list(df.columns), target, data.drop, where)
+    assert target is not None
     notes: list[str] = []
     if data.drop:
         notes.append(f"dropped columns named in data.drop: {', '.join(data.drop)}")
     features = df.drop(columns=[target, *data.drop])
     features = _drop_index_columns(features, notes)
-
-    y_raw = df[target]
-    if is_text(y_raw) and (parsed := as_number(y_raw)) is not None:
-        y_raw = parsed
-        notes.append(f"target {target!r} held numbers as text; read them as numbers")
-    missing = y_raw.isna().to_numpy()
-    if missing.all():
-        raise DataError(
-            f"target column {target!r} is empty; choose a column with something to predict", where
-        )
-    # An infinite target is no more a value to learn than a missing one: both rows go, and the note says so.
-    infinite = _infinite(y_raw)
-    unusable = missing | infinite
-    if unusable.all():
-        raise DataError(
-            f"target column {target!r} has no finite values: every row is {_why_unusable(missing, infinite)}; choose a column with numbers or labels to predict",
-            where,
-        )
-    if unusable.any():
-        features, y_raw = features[~unusable], y_raw[~unusable]
-        notes.append(
-            f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}"
-        )
-    task, reason, y, names_of_classes = encode_target(
-        y_raw, data.task, task_hint, class_names, where, notes
+    usable, task, reason, y, names_of_classes = prepare_target(
+        df[target], data, task_hint, class_names, where, notes
     )
-
+    if usable is not None:
+        features = features[usable]
     features = _clean_features(features, notes, where)
     if features.shape[1] == 0:
         raise DataError(
@@ -145,7 +108,7 @@ def prepare_frame(
     scaler = None
     if data.target_scale != "none":
         if task == "regression":
-            y_train, y_valid, scaler = _scale_target(
+            y_train, y_valid, scaler = scale_target(
                 y_train, y_valid, data.target_scale, target, notes
             )
         else:
@@ -173,6 +136,69 @@ def prepare_frame(
         target_scaler=scaler,
         metadata=metadata,
     )
+
+
+def check_columns(columns: list[str], target: str | None, drop: list[str], where: str) -> None:
+    """Refuses a missing or unknown target, and drop entries that are no columns."""
+    listed = ", ".join(columns)
+    if not target:
+        raise DataError(
+            f"data.target is not set: name the column to predict; the columns are: {listed}", where
+        )
+    if target not in columns:
+        close = difflib.get_close_matches(target, columns, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataError(f"no column {target!r} to predict{hint}; the columns are: {listed}", where)
+    for column in drop:
+        if column == target:
+            raise DataError(f"data.drop lists the target {target!r}; remove it from drop", where)
+        if column not in columns:
+            raise DataError(
+                f"data.drop names {column!r}, which is not a column; the columns are: {listed}",
+                where,
+            )
+
+
+def prepare_target(
+    y_raw: pd.Series,
+    data: DataSpec,
+    task_hint: tuple[str, str] | None,
+    class_names: list[str] | None,
+    where: str,
+    notes: list[str],
+) -> tuple[np.ndarray | None, str, str, np.ndarray, list[str]]:
+    """The target column read, its unusable rows found, the task chosen and the values encoded.
+
+    Returns:
+        (which rows are usable, or None when all are; task; reason; encoded target of the
+        usable rows; class names).
+    """
+    target = y_raw.name
+    if is_text(y_raw) and (parsed := as_number(y_raw)) is not None:
+        y_raw = parsed
+        notes.append(f"target {target!r} held numbers as text; read them as numbers")
+    missing = y_raw.isna().to_numpy()
+    if missing.all():
+        raise DataError(
+            f"target column {target!r} is empty; choose a column with something to predict", where
+        )
+    # An infinite target is no more a value to learn than a missing one: both rows go, and the note says so.
+    infinite = _infinite(y_raw)
+    unusable = missing | infinite
+    if unusable.all():
+        raise DataError(
+            f"target column {target!r} has no finite values: every row is {_why_unusable(missing, infinite)}; choose a column with numbers or labels to predict",
+            where,
+        )
+    usable = None
+    if unusable.any():
+        usable = ~unusable
+        y_raw = y_raw[usable]
+        notes.append(
+            f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}"
+        )
+    task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
+    return usable, task, reason, y, names
 
 
 def _infinite(values: pd.Series) -> np.ndarray:
@@ -377,7 +403,7 @@ def target_note(how: str, target: str) -> str:
     return f"target {target!r} {words} with the training split's statistics (losses are in scaled units)"
 
 
-def _scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):
+def scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):
     stats = prep.ColumnStats(1)
     stats.update(y_train.astype(np.float32).reshape(-1, 1))
     scaler = prep.Scaling.fit(how, stats)
