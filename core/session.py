@@ -9,6 +9,7 @@ stopped, killed or crashed run can be resumed from its folder (`TrainingSession.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import platform
 import shutil
@@ -21,7 +22,7 @@ from typing import Any, cast
 
 import keras
 
-from . import accel, cluster, events, runs
+from . import accel, cluster, events, preparation, runs
 from . import callbacks as cb
 from . import model as models
 from . import spec as specs
@@ -363,6 +364,10 @@ class TrainingSession:
             run_dir, self.bus
         )  # log.txt: this run's log records, warnings and events
         self.files = RunFilesWriter(self.prep.model, run_dir)
+        try:  # for predict and evaluate: model.keras alone cannot take raw rows
+            preparation.save(run_dir, self.prep.dataset)
+        except OSError as exc:
+            logging.getLogger("layerlab").warning("could not write %s: %s", preparation.FILE, exc)
         if shard:
             cluster.share_run_dir(str(run_dir))
         if self._resume is not None and self._resume.best is not None:

@@ -290,7 +290,10 @@ def stream_table(path: Path, data: DataSpec, why: str, progress: Progress | None
     def rows(index: np.ndarray) -> TableRows:
         return TableRows(rows_on_disk, index, assembly.width, assembly)
 
-    metadata: dict = {"fill": assembly.fill, "streamed": True}
+    categories = {
+        c.name: sorted(c.labels) for c in columns if c.kind == "category" and not c.constant
+    }
+    metadata: dict = {"fill": assembly.fill, "streamed": True, "categories": categories}
     if assembly.scaling is not None:
         metadata["feature_scaler"] = assembly.scaling
     return Dataset(

@@ -87,7 +87,8 @@ def prepare_frame(
     )
     if usable is not None:
         features = features[usable]
-    features = _clean_features(features, notes, where)
+    categories: dict[str, list[str]] = {}
+    features = _clean_features(features, notes, where, categories)
     if features.shape[1] == 0:
         raise DataError(
             f"no feature columns left besides the target {target!r}; the table needs at least one more column",
@@ -115,7 +116,7 @@ def prepare_frame(
             notes.append(
                 f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
             )
-    metadata: dict = {"fill": filled}
+    metadata: dict = {"fill": filled, "categories": categories}
     if feature_scaler is not None:
         metadata["feature_scaler"] = feature_scaler
     return Dataset(
@@ -250,7 +251,9 @@ def _drop_index_columns(features: pd.DataFrame, notes: list[str]) -> pd.DataFram
     return features
 
 
-def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.DataFrame:
+def _clean_features(
+    features: pd.DataFrame, notes: list[str], where: str, categories: dict[str, list[str]]
+) -> pd.DataFrame:
     """Numbers-as-text parsed, constant columns dropped, infinities made missing, text one-hot encoded.
 
     Numeric columns are checked one at a time, so no float64 copy of the whole table is made.
@@ -295,7 +298,7 @@ def _clean_features(features: pd.DataFrame, notes: list[str], where: str) -> pd.
         shown = ", ".join(f"{c} ({n})" for c, n in infinite.items())
         notes.append(f"{sum(infinite.values())} infinite value(s) treated as missing: {shown}")
     if categorical:
-        features = _one_hot(features, categorical, notes, where)
+        features = _one_hot(features, categorical, notes, where, categories)
     return features
 
 
@@ -322,8 +325,13 @@ def _refuse_beyond_float32(column: str, numbers: np.ndarray, where: str) -> None
 
 
 def _one_hot(
-    features: pd.DataFrame, columns: list[str], notes: list[str], where: str
+    features: pd.DataFrame,
+    columns: list[str],
+    notes: list[str],
+    where: str,
+    categories: dict[str, list[str]],
 ) -> pd.DataFrame:
+    """One 0/1 column per value of each text column; `categories` learns each one's values."""
     described = []
     for column in columns:
         values = features[column].astype("string").str.strip()
@@ -339,6 +347,7 @@ def _one_hot(
             values = values.fillna("(missing)")
             k += 1
         features[column] = values
+        categories[column] = sorted(values.unique())
         described.append(f"{column} ({k} values)")
     notes.append(
         f"one-hot encoded text column(s) (one 0/1 column per value): {', '.join(described)}"
