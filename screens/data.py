@@ -2,13 +2,16 @@
 
 A source is read in a thread worker and previewed; a choice is tried in a worker before it
 reaches the spec (workspace.set_data, undoable), so a choice that cannot load leaves the spec
-as it was and says why on the screen.
+as it was and says why on the screen. A big table is previewed from its first rows, and a third
+worker reads it whole, in chunks, for the exact statistics, which replace the estimates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import SelectionList, Static
+from textual.worker import get_current_worker
 
 
 def source_of(data: DataSpec) -> DataSpec:
@@ -84,6 +88,23 @@ class DataScreen(ShellScreen):
                 apply,
             )
 
+    class Progressed(Message):
+        """A worker read this fraction of its data (for the statistics, or for a trial)."""
+
+        def __init__(self, token: int, fraction: float, trial: bool = False) -> None:
+            super().__init__()
+            self.token, self.fraction, self.trial = token, fraction, trial
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, type(self)) and message.trial == self.trial
+
+    class Counted(Message):
+        """A big table was read whole for its exact statistics, or failed to be (stats worker)."""
+
+        def __init__(self, token: int, stats: Any, error: str | None) -> None:
+            super().__init__()
+            self.token, self.stats, self.error = token, stats, error
+
     class Tried(Message):
         """A choice was loaded in trial, or refused (from the trial worker)."""
 
@@ -102,6 +123,8 @@ class DataScreen(ShellScreen):
 
     def on_mount(self) -> None:
         self._latest = Latest()
+        self._counting = Latest()  # apart from _latest: trying a choice keeps the count going
+        self._trying = ""
         self._synced: DataSpec | None = None
         self._source = DataSpec()
         self._loaded: tuple[DataSpec, Any] | None = None
@@ -183,6 +206,8 @@ class DataScreen(ShellScreen):
     def _read(self, source: DataSpec, apply: bool) -> None:
         """Preview `source` in a worker; with `apply`, use it once it has been read."""
         token = self._latest.next()  # also when there is nothing to read: no older read counts
+        self._counting.forget()
+        self.workers.cancel_group(self, "data-stats")
         self._source = source
         if not source.path and not source.name:
             self.query_one(DataPreview).clear(
@@ -248,11 +273,69 @@ class DataScreen(ShellScreen):
         choices.set_targets(columns, target, fixed=preview.fixed_target is not None)
         choices.set_images(preview.kind == "images")
         view.show(preview, target, synced.drop if synced else [])
+        if preview.estimated and preview.path is not None:
+            view.reading = 0.0
+            self._stats_job(self._counting.next(), preview.path)
         self._explain()
         if message.apply:
             self._apply()
         elif synced is not None:
             self._show_in_use()
+
+    # -- a big table's exact statistics ------------------------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="data-stats",
+        description="reading the whole table for its statistics",
+    )
+    def _stats_job(self, token: int, path: Path) -> None:
+        from layerlab.screens.data_stats import read_stats
+
+        worker = get_current_worker()
+        try:
+            stats = read_stats(
+                path,
+                lambda fraction: self.post_message(self.Progressed(token, fraction)),
+                cancelled=lambda: worker.is_cancelled,
+            )
+            if stats is not None:
+                self.post_message(self.Counted(token, stats, None))
+        except LayerlabError as exc:
+            log_failure(f"reading {path} for its statistics", exc)
+            self.post_message(self.Counted(token, None, exc.message))
+        except Exception as exc:  # any failure is words on the screen, never a traceback
+            log_failure(f"reading {path} for its statistics", exc)
+            self.post_message(self.Counted(token, None, f"{type(exc).__name__}: {exc}"))
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        if message.trial:
+            if self._latest.is_current(message.token):
+                self._say(f"{self._trying} {message.fraction:.0%}")
+        elif self._counting.is_current(message.token):
+            self.query_one(DataPreview).reading = message.fraction
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        if not self._counting.is_current(message.token):
+            return
+        view = self.query_one(DataPreview)
+        view.reading = None
+        if view.preview is None:
+            return
+        if message.error:
+            self.notify(
+                f"The statistics stay estimates: {message.error}", severity="warning", timeout=8
+            )
+            return
+        from layerlab.screens.data_stats import with_stats
+
+        view.show_exact(with_stats(view.preview, message.stats))
+        view.show_target(self.query_one(DataChoices).target, self._chosen_task())
+        self._explain()
 
     # -- applying ---------------------------------------------------------------------------------
 
@@ -306,7 +389,8 @@ class DataScreen(ShellScreen):
                 "error",
             )
             return
-        self._say(f"trying {draft.source()}…")
+        self._trying = f"trying {draft.source()}…"
+        self._say(self._trying)
         loaded = self._loaded is not None and self._loaded[0] == draft
         self._trial_job(self._latest.next(), draft, loaded, self.workspace.spec.base_dir)
 
@@ -320,9 +404,12 @@ class DataScreen(ShellScreen):
     def _trial_job(self, token: int, data: DataSpec, loaded: bool, base_dir: Path | None) -> None:
         from layerlab.core.data import load_dataset
 
+        def progress(fraction: float) -> None:
+            self.post_message(self.Progressed(token, fraction, trial=True))
+
         try:
             if not loaded:  # a preview that loaded these very choices was the trial
-                load_dataset(Spec(data=data, base_dir=base_dir))
+                _load(load_dataset, Spec(data=data, base_dir=base_dir), progress)
             self.post_message(self.Tried(token, data, None))
         except LayerlabError as exc:
             log_failure(f"loading {data.source()}", exc)
@@ -390,3 +477,10 @@ class DataScreen(ShellScreen):
                 else f"task {chosen} (auto would infer {facts.task})"
             )
             choices.set_reason(f"{head}: {facts.reason}")
+
+
+def _load(load_dataset: Callable[..., Any], spec: Spec, progress: Callable[[float], None]) -> Any:
+    """load_dataset(spec), told to report its progress where it can."""
+    if "progress" in inspect.signature(load_dataset).parameters:
+        return load_dataset(spec, progress=progress)
+    return load_dataset(spec)

@@ -1,5 +1,8 @@
 """The Data screen's preview: the first rows, each column's statistics (checked = a feature),
 the target's class balance or distribution, or an image set's classes and a few of its images.
+
+A big table's statistics are first estimates from its first rows, said so above them, with a bar
+showing how far the reading of the whole file has got; the exact figures replace them in place.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, SelectionList, Static
+from textual.reactive import reactive
+from textual.widgets import DataTable, Label, ProgressBar, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual_plotext import PlotextPlot
 
@@ -89,8 +93,36 @@ def header_line(layout: Layout) -> str:
     return "    " + _fields(layout, "column", "type", layout.missing[1], ["min", "max", "mean"])
 
 
+class ReadingBar(Horizontal):
+    """How far the reading of a whole table for its exact statistics has got."""
+
+    DEFAULT_CSS = """
+    ReadingBar {
+        display: none;
+        height: 1;
+    }
+    ReadingBar Label {
+        width: auto;
+        color: $text-muted;
+    }
+    ReadingBar ProgressBar, ReadingBar Bar {
+        width: 1fr;
+    }
+    ReadingBar PercentageStatus {
+        min-width: 5;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("reading all rows for exact figures ")
+        yield ProgressBar(total=1.0, show_eta=False)
+
+
 class DataPreview(VerticalScroll):
     """What a data source holds, shown before and after it is used."""
+
+    reading: reactive[float | None] = reactive(None, init=False)
+    """The fraction of a big table read for its exact statistics; None when nothing is read."""
 
     def __init__(self) -> None:
         super().__init__(id="data-preview")
@@ -100,6 +132,7 @@ class DataPreview(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="data-summary")
+        yield ReadingBar(id="data-reading")
         yield Horizontal(id="data-samples")
         with Horizontal(id="data-top"):
             yield DataTable(
@@ -113,6 +146,7 @@ class DataPreview(VerticalScroll):
     def clear(self, text: str) -> None:
         """Nothing to preview: say why (loading, or the error)."""
         self.preview = None
+        self.reading = None
         self.border_title = "Preview"
         self._summary(text)
         self.query_one("#data-notes", Static).update("")
@@ -131,13 +165,29 @@ class DataPreview(VerticalScroll):
         self.set_class(preview.kind == "table", "-table")
         self.set_class(preview.kind == "images", "-images")
         folder = preview.kind == "images" and preview.dataset is None
-        self._summary("\n".join(preview.notes) if folder else "")
+        self._summary("\n".join(preview.notes) if folder else _estimate_words(preview))
         if preview.kind == "table":
             self._show_rows(preview)
             self._show_columns(preview, target, drop)
         else:
             self._show_samples(preview)
             self.draw_bars("images per class", preview.classes)
+
+    def show_exact(self, preview: Preview) -> None:
+        """Put a big table's exact figures where its estimates were; checks and target kept."""
+        if self.preview is None or self.preview.kind != "table":
+            return
+        self.preview = preview
+        self.border_title = f"Preview · {preview.title} · {preview.size}"
+        self._summary(f"Exact figures from all {preview.total_rows:,} rows.")
+        columns = self.query_one("#data-columns", SelectionList)
+        for index, facts in enumerate(preview.columns):
+            target = columns.get_option_at_index(index).disabled
+            columns.replace_option_prompt_at_index(index, column_line(facts, self._layout, target))
+
+    def watch_reading(self, fraction: float | None) -> None:
+        self.query_one(ReadingBar).display = fraction is not None
+        self.query_one(ReadingBar).query_one(ProgressBar).update(progress=fraction or 0.0)
 
     def _show_rows(self, preview: Preview) -> None:
         table = self.query_one("#data-rows", DataTable)
@@ -185,9 +235,12 @@ class DataPreview(VerticalScroll):
             self.draw_bars("", [])
             return
         classified = (task or facts.task) in ("binary", "multiclass")
-        self.draw_bars(
-            f"class balance of {target}" if classified else f"distribution of {target}", facts.bars
-        )
+        title = f"balance of {target}" if classified else f"distribution of {target}"
+        if classified and facts.bars_exact:
+            title = "class " + title
+        elif not facts.bars_exact:  # first: a long title is cut at its end
+            title = "estimated " + title
+        self.draw_bars(title, facts.bars)
 
     def show_notes(self, notes: list[str]) -> None:
         """How the data in use was prepared, step by step."""
@@ -234,6 +287,13 @@ class DataPreview(VerticalScroll):
         box.mount_all(
             picture(image, title=name[:14], renderer=renderer) for name, image in preview.samples
         )
+
+
+def _estimate_words(preview: Preview) -> str:
+    words = preview.estimate_words()
+    if not words:
+        return ""
+    return f"Estimates {words}, until all are read."
 
 
 def picture_class(headless: bool) -> tuple[type, str]:
