@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from layerlab.screens import data_facts, data_stats
 from layerlab.screens.data_preview import DataPreview, ReadingBar
-from textual.widgets import DataTable, ProgressBar, Select, SelectionList, Static
+from textual.widgets import DataTable, Input, ProgressBar, Select, SelectionList, Static
 
 from tests.conftest_app import make_app, text_of, write_spec
 from tests.test_app_data import calm, choose, open_data, type_path
@@ -48,11 +48,11 @@ class Gate:
         real = data_stats.table_chunks
 
         def held(path, rows, *args, **kwargs):
-            self.start.wait(30)
+            self.start.wait(10)  # a failed test lets go soon
             for chunk in real(path, rows, *args, **kwargs):
                 yield chunk
                 self.chunks += 1
-                self.rest.wait(30)
+                self.rest.wait(10)
 
         monkeypatch.setattr(data_stats, "table_chunks", held)
         reads = self.reads = []
@@ -140,3 +140,48 @@ def test_a_big_image_folder_is_listed_and_only_its_samples_decoded(tmp_path, mon
     assert preview.size == "5,000 images, 2 classes"
     assert [p.name for p in decoded] == ["0.png", "1.png"] * 2
     assert [name for name, _ in preview.samples] == ["car", "car", "truck", "truck"]
+
+
+async def test_a_count_still_running_when_another_file_is_chosen_is_dropped(
+    tmp_path, big_csv, monkeypatch
+):
+    gate = Gate(monkeypatch)
+    small = tmp_path / "small.csv"
+    small.write_text("a,b\n" + "\n".join(f"{i},{i % 2}" for i in range(30)) + "\n")
+    app = make_app(write_spec(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_data(tmp_path, pilot)
+        await type_path(pilot, screen, big_csv)
+        assert screen.query_one(ReadingBar).display
+        field = screen.query_one("#data-path", Input)
+        field.value = str(small)
+        field.cursor_position = len(field.value)
+        field.focus()
+        await pilot.press("enter")
+        await calm(pilot)
+        gate.start.set()
+        gate.rest.set()
+        counting = [w for w in app.workers if w.group == "data-stats"]
+        await app.workers.wait_for_complete(counting)
+        await calm(pilot)
+        view = screen.query_one(DataPreview)
+        assert view.border_title == "Preview · small.csv · 30 rows × 2 columns"
+        assert not screen.query_one(ReadingBar).display
+        assert text_of(screen.query_one("#data-summary", Static)).strip() == ""
+        assert column_lines(screen)["a"] == ["int", "0", "0", "29", "14.5"]
+
+
+def test_a_trial_load_reports_progress_where_load_dataset_can():
+    from layerlab.screens.data import _load
+
+    told = []
+
+    def old(spec):
+        return "loaded"
+
+    def new(spec, progress=None):
+        progress(0.5)
+        return "loaded"
+
+    assert _load(old, None, told.append) == "loaded" and told == []
+    assert _load(new, None, told.append) == "loaded" and told == [0.5]
