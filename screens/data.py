@@ -327,9 +327,7 @@ class DataScreen(ShellScreen):
         if view.preview is None:
             return
         if message.error:
-            self.notify(
-                f"The statistics stay estimates: {message.error}", severity="warning", timeout=8
-            )
+            view.show_unfinished(message.error)
             return
         from layerlab.screens.data_stats import with_stats
 

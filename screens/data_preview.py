@@ -185,6 +185,12 @@ class DataPreview(VerticalScroll):
             target = columns.get_option_at_index(index).disabled
             columns.replace_option_prompt_at_index(index, column_line(facts, self._layout, target))
 
+    def show_unfinished(self, error: str) -> None:
+        """The whole table could not be read: the estimates stay, and the summary says why."""
+        if self.preview is not None:
+            words = self.preview.estimate_words()
+            self._summary(f"Estimates {words}: the rest could not be read ({error}).")
+
     def watch_reading(self, fraction: float | None) -> None:
         self.query_one(ReadingBar).display = fraction is not None
         self.query_one(ReadingBar).query_one(ProgressBar).update(progress=fraction or 0.0)

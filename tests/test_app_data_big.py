@@ -185,3 +185,31 @@ def test_a_trial_load_reports_progress_where_load_dataset_can():
 
     assert _load(old, None, told.append) == "loaded" and told == []
     assert _load(new, None, told.append) == "loaded" and told == [0.5]
+
+
+def test_statistics_combined_across_chunks_match_the_whole_table(tmp_path, monkeypatch):
+    import pandas as pd
+    from layerlab.core.data import DataError
+
+    csv = tmp_path / "t.csv"
+    rows = [f"{i * 0.5},{'' if i % 7 == 0 else i % 4},{'xyz'[i % 3]}" for i in range(1, 101)]
+    csv.write_text("a,b,c\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(data_stats, "CHUNK_ROWS", 30)
+    told: list[float] = []
+    stats = data_stats.read_stats(csv, told.append)
+    whole = data_facts.preview_table(pd.read_csv(csv), "t.csv")
+    exact = data_stats.with_stats(whole, stats)
+    assert stats.rows == 100 and told[-1] == 1.0 and len(told) == 5
+    for mine, theirs in zip(exact.columns, whole.columns, strict=True):
+        assert (mine.kind, mine.missing, mine.task, mine.bars) == (
+            theirs.kind,
+            theirs.missing,
+            theirs.task,
+            theirs.bars,
+        )
+        assert mine.low == theirs.low and mine.high == theirs.high
+        assert mine.mean == pytest.approx(theirs.mean)
+    # A malformed line far into the file is an error that names the file.
+    csv.write_text("a,b\n" + "1,2\n" * 100 + "1,2,3\n")
+    with pytest.raises(DataError, match="t.csv"):
+        data_stats.read_stats(csv, told.append)
