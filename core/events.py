@@ -103,6 +103,9 @@ class RunStarted(Event):
     """Epochs already done: more than 0 when the run resumes an earlier one."""
     cluster: dict[str, Any] | None = None
     """Several processes: coordinator, processes, process_id, replicas, batches and this one's rows."""
+    preparation: list[str] | None = None
+    """How the data was prepared, step by step in words (columns dropped and why, missing
+    values, label encoding, split, scaling)."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,9 @@ class Finished(Event):
     reason: str = "completed"
     """completed | early_stopping | stopped | nan."""
     seconds: float = 0.0
+    extreme: dict[str, Any] | None = None
+    """The monitored value's best as the course reads it off the curve, whatever min_delta
+    says: {"monitor", "kind" ("lowest" or "highest"), "value", "epoch"}."""
 
 
 @dataclass(frozen=True)

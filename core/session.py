@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import keras
 
-from . import accel, cluster, events, preparation, runs
+from . import accel, cluster, events, preparation, runs, words
 from . import callbacks as cb
 from . import model as models
 from . import spec as specs
@@ -461,6 +461,7 @@ class TrainingSession:
                 len(data.x_valid) if data.x_valid is not None else 0,
                 initial_epoch,
                 prep.cluster,
+                list(data.notes),
             )
         )
         inputs, options = _inputs(data, prep.plan.fit_batch, self.spec.data.seed + initial_epoch)
@@ -535,6 +536,7 @@ class TrainingSession:
             str(self.run_dir or ""),
             reason,
             time.perf_counter() - started,
+            words.extreme(self.history, tracker.monitor),
         )
         self.state = "finished"
         self._publish(self.result)

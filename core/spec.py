@@ -84,6 +84,8 @@ class DataSpec:
     image_size: list[int] | None = None
     valid_path: str | None = None
     """A separate validation file or folder (the course's train/ and valid/ folders)."""
+    classes: list[str] | None = None
+    """The class order of a classification target (the first is 0); by default sorted."""
     stream: str | bool = "auto"
     """Stream the data in batches instead of loading it whole: True, False, or "auto" (when
     its float32 arrays would take more than a quarter of the free memory, or 2 GiB)."""
@@ -384,6 +386,17 @@ def _data(raw: Any, file: str | None) -> DataSpec:
             )
         spec.image_size = size
     spec.valid_path = t.take("valid_path", str, None)
+    if "classes" in t.raw:
+        classes = t.take_str_list("classes", [])
+        twice = sorted({c for c in classes if classes.count(c) > 1})
+        if len(classes) < 2 or twice:
+            why = f"{', '.join(map(repr, twice))} listed twice" if twice else "fewer than 2"
+            raise t.error(
+                "classes",
+                f"expected the class labels in order, at least 2 and each once, e.g. "
+                f'["bad", "good"] (the first is 0); got {why}',
+            )
+        spec.classes = classes
     if "stream" in t.raw:
         stream = t.raw.pop("stream")
         if not (isinstance(stream, bool) or stream == "auto"):
@@ -404,6 +417,7 @@ def _data(raw: Any, file: str | None) -> DataSpec:
             "target_scale",
             "image_size",
             "valid_path",
+            "classes",
             "stream",
         ]
     )

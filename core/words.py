@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from typing import Any
 
 from . import events
 
@@ -88,6 +89,8 @@ def event_line(event: events.Event, epochs: int = 0) -> tuple[str, Tone] | None:
                 text = f"▶ {verb} {spec.get('name', '')} from a Keras script (no spec): {n} epochs × {steps} batches"
             if event.cluster:
                 text += "\n  " + cluster_text(event.cluster)
+            if event.preparation:
+                text += "\n  data: " + "\n        ".join(event.preparation)
             return text + (f"\n  run folder {run_dir}" if run_dir else ""), Tone.START
         case events.EpochEnded(epoch=epoch, logs=logs, seconds=seconds):
             of = f"/{epochs}" if epochs else ""
@@ -153,12 +156,37 @@ def cluster_text(info: dict) -> str:
     )
 
 
+HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall")
+
+
+def extreme(history: list[dict[str, float]], monitor: str) -> dict[str, Any] | None:
+    """The lowest (or, for accuracy-like metrics, highest) value `monitor` took, and when."""
+    values = [
+        (row[monitor], i + 1) for i, row in enumerate(history) if row.get(monitor) is not None
+    ]
+    values = [(v, e) for v, e in values if v == v]  # NaN never counts as a best
+    if not values:
+        return None
+    higher = any(word in monitor for word in HIGHER_IS_BETTER)
+    value, epoch = (max if higher else min)(values, key=lambda pair: pair[0])
+    kind = "highest" if higher else "lowest"
+    return {"monitor": monitor, "kind": kind, "value": float(value), "epoch": epoch}
+
+
 def summary_text(done: events.Finished) -> str:
     """The closing summary: the same words on screen, in the command's output and summary.txt."""
     best = ", ".join(f"{k} {number(v)}" for k, v in done.best.items()) or "none"
-    lines = [
-        f"epochs run: {done.epochs_run}",
-        f"best epoch: {done.best_epoch}",
+    lines = [f"epochs run: {done.epochs_run}"]
+    ext = done.extreme
+    if ext:
+        lines.append(
+            f"{ext['kind']} {ext['monitor']}: {number(ext['value'])} at epoch {ext['epoch']}"
+        )
+    kept = f"best epoch: {done.best_epoch}"
+    if ext and ext["epoch"] != done.best_epoch and done.best_epoch:
+        kept += " (restored: early stopping's best, the last to improve by more than min_delta)"
+    lines += [
+        kept,
         f"best: {best}",
         f"why it stopped: {reason(done.reason)}",
         f"time: {done.seconds:.1f} s",

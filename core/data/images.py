@@ -144,6 +144,7 @@ def load_folder(
             valid_folder,
         )
     train_files, classes = _class_files(train_folder)
+    order = _class_order(classes, data.classes, train_folder)
     valid_files: list[tuple[Path, int]] = []
     if valid_folder is not None:
         valid_files, valid_classes = _class_files(valid_folder)
@@ -184,7 +185,13 @@ def load_folder(
     else:
         n_train = len(train_files)
     paths = [f for f, _ in files]
-    y = np.array([c for _, c in files], dtype=np.int32)
+    y = order[np.array([c for _, c in files], dtype=np.int64)].astype(np.int32)
+    if data.classes is not None:
+        classes = list(data.classes)
+        notes.append(
+            "classes numbered in the order data.classes gives: "
+            + ", ".join(f"{name} → {i}" for i, name in enumerate(classes))
+        )
     channels = 1 if color_mode == "grayscale" else 3
     streamed, why = _stream_images(len(files) * size[0] * size[1] * channels * 4, data.stream)
     everything = ImageRows(paths, np.arange(len(paths)), size, color_mode, None)
@@ -209,6 +216,18 @@ def load_folder(
         valid=own_valid,
         metadata={"streamed": True} if streamed else None,
     )
+
+
+def _class_order(found: list[str], wanted: list[str] | None, folder: Path) -> np.ndarray:
+    """The class number of each sub-folder (sorted): its place in data.classes when given."""
+    if wanted is None:
+        return np.arange(len(found))
+    if sorted(wanted) != sorted(found):
+        raise DataError(
+            f"data.classes ({', '.join(wanted)}) must name each class sub-folder once; the folders are {', '.join(found)}",
+            folder,
+        )
+    return np.array([wanted.index(name) for name in found])
 
 
 def _stream_images(nbytes: int, choice: str | bool) -> tuple[bool, str]:

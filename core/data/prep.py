@@ -21,11 +21,13 @@ def split_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation row indices (each sorted) of a seeded permutation of `n` rows.
 
-    ``ceil(valid_fraction · n)`` rows go to validation. With class codes `y`, every class gives
-    its share (largest remainders settle the rounding), so the split is stratified.
+    ``ceil(valid_fraction · n)`` rows go to validation: the last ones of NumPy's legacy
+    ``RandomState(seed).permutation(n)``, so the training rows are those the course's
+    ``df.sample(frac=1 - valid_fraction, random_state=seed)`` picks. With class codes `y`,
+    every class gives its share (largest remainders settle the rounding): a stratified split.
     """
     n_valid = int(np.ceil(valid_fraction * n))
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.RandomState(seed).permutation(n)[::-1]  # validation rows first
     if y is None:
         valid = order[:n_valid]
     else:

@@ -28,6 +28,7 @@ from .rows import Cache, TableRows
 from .tabular import (
     FLOAT32_MAX,
     MAX_CATEGORIES,
+    NO_GAPS,
     PREVIEW_ROWS,
     check_columns,
     fill_note,
@@ -406,7 +407,11 @@ def _fit(
             fill[gappy] = prep.medians(np.concatenate(kept))
             assembly.fill = fill
             notes.append(fill_note(assembly.names, counts))
+        else:
+            notes.append(NO_GAPS)
         del kept
+    else:
+        notes.append(NO_GAPS)
     notes.append(scale_note(how))
     if how == "none":
         return

@@ -198,7 +198,19 @@ def prepare_target(
         notes.append(
             f"dropped {int(unusable.sum())} row(s) whose target {target!r} is {_why_unusable(missing, infinite)}"
         )
-    task, reason, y, names = encode_target(y_raw, data.task, task_hint, class_names, where, notes)
+    if data.classes is not None and class_names is not None:
+        raise DataError(
+            "data.classes reorders the labels of a file's target; this data set's classes are fixed",
+            where,
+        )
+    task, reason, y, names = encode_target(
+        y_raw, data.task, task_hint, class_names, where, notes, data.classes
+    )
+    if task == "regression" and data.classes is not None:
+        raise DataError(
+            'data.classes orders the classes of a classification; the task is regression (set task = "binary" or "multiclass")',
+            where,
+        )
     return usable, task, reason, y, names
 
 
@@ -367,6 +379,7 @@ def _fill_missing(
     if x_valid is not None:
         counts += np.isnan(x_valid).sum(axis=0)
     if not counts.any():
+        notes.append(NO_GAPS)
         return None
     values = prep.medians(x_train)
     for array in (x_train, x_valid):
@@ -374,6 +387,9 @@ def _fill_missing(
             prep.fill(array, values)
     notes.append(fill_note(names, counts))
     return values
+
+
+NO_GAPS = "no missing values to fill"
 
 
 def fill_note(names: list[str], counts: np.ndarray) -> str:

@@ -69,6 +69,7 @@ def encode_target(
     class_names: list[str] | None,
     where: str,
     notes: list[str],
+    order: list[str] | None = None,
 ) -> tuple[str, str, np.ndarray, list[str]]:
     """The task, its reason, the encoded target and the class names.
 
@@ -79,6 +80,7 @@ def encode_target(
         class_names: Names of the codes 0..k-1 when they are known; by default the sorted labels.
         where: For messages.
         notes: Where the label encoding is described.
+        order: The class order the spec gives (data.classes): the first label is 0.
     """
     name = y_raw.name
     try:
@@ -110,6 +112,8 @@ def encode_target(
         )
     if class_names is not None:
         return task, reason, y_raw.to_numpy(dtype=np.int32), list(class_names)
+    if order is not None:
+        return task, reason, _in_order(y_raw, order, where, notes), list(order)
     values = y_raw.astype(str) if is_text(y_raw) else y_raw
     codes, uniques = pd.factorize(values, sort=True)
     names = [label(v) for v in uniques]
@@ -119,6 +123,29 @@ def encode_target(
         )
         notes.append(f"target labels encoded as class numbers: {shown}")
     return task, reason, codes.astype(np.int32), names
+
+
+def _in_order(y_raw: pd.Series, order: list[str], where: str, notes: list[str]) -> np.ndarray:
+    """Labels coded by their place in `order` (data.classes), every label accounted for."""
+    labels = [label(v) for v in y_raw]
+    index = {name: i for i, name in enumerate(order)}
+    unknown = sorted({v for v in labels if v not in index})
+    if unknown:
+        raise DataError(
+            f"target {y_raw.name!r} holds {', '.join(map(repr, unknown[:5]))}, not in data.classes "
+            f"({', '.join(map(repr, order))}); list every label, the first becomes 0",
+            where,
+        )
+    absent = [name for name in order if name not in set(labels)]
+    if absent:
+        raise DataError(
+            f"data.classes lists {', '.join(map(repr, absent))}, which target {y_raw.name!r} never holds; "
+            f"its labels are {', '.join(map(repr, sorted(set(labels))))}",
+            where,
+        )
+    shown = ", ".join(f"{name} → {i}" for i, name in enumerate(order))
+    notes.append(f"target labels encoded as class numbers in the order data.classes gives: {shown}")
+    return np.array([index[v] for v in labels], dtype=np.int32)
 
 
 def _float32(y_raw: pd.Series, where: str) -> np.ndarray:
