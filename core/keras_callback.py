@@ -15,6 +15,7 @@ the weights; model.keras is written by a thread of its own (core.checkpoint).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -30,6 +31,8 @@ from . import events, runs
 from .checkpoint import RunFilesWriter, Weights
 from .model import keep_tensorflow_out
 from .runlog import RunLog
+
+log = logging.getLogger("layerlab")
 
 FINISH_TIMEOUT_S = 120.0
 """How long the end of training waits for model.keras to reach the disk."""
@@ -74,7 +77,11 @@ class LayerlabCallback(keras.callbacks.Callback):
         self._writer = runs.RunWriter(self.run_dir, None, _provenance(model))
         self._log = RunLog(self.run_dir, self._bus)
         (self.run_dir / runs.SPEC_LESS).write_text(model_text(model), encoding="utf-8")
-        self._files = RunFilesWriter(model, self.run_dir)
+        try:
+            self._files = RunFilesWriter(model, self.run_dir)
+        except Exception as exc:  # a model Keras cannot describe: train on, without model.keras
+            log.warning("model.keras will not be written: %s: %s", type(exc).__name__, exc)
+            self._files = None
         self._csv = cb.HistoryCSV(str(self._writer.history_path))
         self._csv.set_model(model)
         self._csv.on_train_begin()
@@ -110,9 +117,9 @@ class LayerlabCallback(keras.callbacks.Callback):
         sign = -1.0 if cb.maximised(monitor) else 1.0
         if value is not None and math.isfinite(value) and sign * value < self._best_value:
             self._best_value, self._best_epoch, self._best_logs = sign * value, epoch + 1, logs
-            self._best = Weights(epoch + 1, self.model.get_weights())
-            assert self._files is not None
-            self._files.offer_best(self._best)
+            if self._files is not None:
+                self._best = Weights(epoch + 1, self.model.get_weights())
+                self._files.offer_best(self._best)
         self._publish(
             events.EpochEnded(
                 epoch + 1, logs, seconds, self._best_epoch, epoch + 1 - self._best_epoch
@@ -134,28 +141,25 @@ class LayerlabCallback(keras.callbacks.Callback):
     def _close(self, reason: str) -> None:
         """Write the best model (the last weights when nothing was monitored), then the ending."""
         writer, files = self._writer, self._files
-        assert writer is not None and files is not None and self.run_dir is not None
+        assert writer is not None and self.run_dir is not None
         self._csv.on_train_end()
         best = self._best
-        if best is None and self._epochs_run:
+        if best is None and self._epochs_run and files is not None:
             best = Weights(self._epochs_run, self.model.get_weights())
-        written = files.finish(best, None, None, FINISH_TIMEOUT_S)
-        if not written:
-            error = files.error or OSError(0, "model.keras was still being written")
-            self._publish(
-                events.Failed(f"cannot write model.keras: {error.strerror}", str(self.run_dir))
+        if files is not None and not files.finish(best, None, None, FINISH_TIMEOUT_S):
+            # Training itself went well: the run ends as it did, log.txt says what is missing.
+            error = files.error or OSError(0, "it was still being written")
+            log.warning("model.keras could not be written: %s", error.strerror or error)
+        self._publish(
+            events.Finished(
+                self._epochs_run,
+                self._best_epoch,
+                dict(self._best_logs),
+                str(self.run_dir),
+                reason,
+                time.perf_counter() - self._started,
             )
-        else:
-            self._publish(
-                events.Finished(
-                    self._epochs_run,
-                    self._best_epoch,
-                    dict(self._best_logs),
-                    str(self.run_dir),
-                    reason,
-                    time.perf_counter() - self._started,
-                )
-            )
+        )
         if self._log is not None:
             self._log.close()
         writer.close()

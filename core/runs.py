@@ -319,8 +319,10 @@ def read_history(path: Path) -> list[dict[str, float]]:
     for line in lines[1:]:
         try:
             if len(line) == len(header):
-                rows.append({k: float(v) for k, v in zip(header, line, strict=True)})
-        except ValueError:  # Keras' "NA" for a value not logged that epoch
+                # Keras writes "NA" for a value not logged that epoch (val_ columns without
+                # validation, or between validation_freq epochs): the row keeps the others.
+                rows.append({k: float(v) for k, v in zip(header, line, strict=True) if v != "NA"})
+        except ValueError:
             continue
     return rows
 

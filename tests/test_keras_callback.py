@@ -82,3 +82,22 @@ def test_under_jax_with_early_stopping_it_imports_no_tensorflow(tmp_path):
     assert record.status == "early_stopping" and len(record.history) < 4
     assert json.loads((record.path / "provenance.json").read_text())["backend"] == "jax"
     assert (record.path / "model.keras").is_file()
+
+
+def test_without_validation_the_loss_is_monitored_and_every_row_read(tmp_path):
+    import numpy as np
+
+    from layerlab import LayerlabCallback
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((40, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    callback = LayerlabCallback(tmp_path / "runs", name="no-valid")
+    model.fit(x, x.sum(1), epochs=3, batch_size=20, verbose=0, callbacks=[callback])
+
+    record = runs.read_run(callback.run_dir)
+    assert record.status == "completed" and record.problem is None
+    assert [row["epoch"] for row in record.history] == [1, 2, 3]  # Keras' NA val_ columns
+    assert set(record.best) == {"loss"} and (callback.run_dir / "model.keras").is_file()
+    assert not (callback.run_dir / ".lock").exists() or runs.writer_pid(callback.run_dir) is None
