@@ -34,7 +34,7 @@ from .checkpoint import (
     restore_resume_state,
 )
 from .data import Dataset, load_dataset
-from .data.rows import is_streamed, take
+from .data.rows import ImageRows, is_streamed, take
 from .runlog import RunLog
 from .spec import Spec
 
@@ -564,11 +564,14 @@ def _inputs(data: Dataset, batch: int, seed: int) -> tuple[tuple[Any, ...], dict
         valid = (data.x_valid, data.y_valid) if has_valid else None
         options = {"validation_data": valid, "batch_size": batch, "shuffle": True}
         return (data.x_train, data.y_train), options
-    from .data.batches import Batches
+    from .data.batches import Batches, tf_images
 
+    feed: Any = Batches
+    if isinstance(data.x_train, ImageRows) and keras.backend.backend() == "tensorflow":
+        feed = tf_images  # TensorFlow's own decoding, as image_dataset_from_directory's
     x_train, x_valid, y_valid = cast(Any, data.x_train), cast(Any, data.x_valid), data.y_valid
-    valid_batches = Batches(x_valid, cast(Any, y_valid), batch, False) if has_valid else None
-    train = Batches(x_train, data.y_train, batch, True, seed)
+    valid_batches = feed(x_valid, cast(Any, y_valid), batch, False) if has_valid else None
+    train = feed(x_train, data.y_train, batch, True, seed)
     return (train,), {"validation_data": valid_batches}
 
 

@@ -196,7 +196,7 @@ def test_streamed_runs_train_headless(tmp_path):
         '[compile]\nloss = "binary_crossentropy"\n'
         "[fit]\nepochs = 2\nbatch_size = 4\n"
     )
-    for backend, spec in (("tensorflow", "table.toml"), ("jax", "images.toml")):
+    for backend, spec in (("jax", "table.toml"), ("tensorflow", "images.toml")):
         env = {**os.environ, "KERAS_BACKEND": backend}
         done = subprocess.run(
             [sys.executable, "-m", "layerlab", "train", spec, "--runs-dir", "runs", "--json"],

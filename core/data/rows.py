@@ -99,22 +99,23 @@ class ImageRows(Rows):
     def read(self, index: np.ndarray) -> np.ndarray:
         from PIL import Image
 
-        out = np.zeros((len(index), *self.example_shape), dtype=np.float32)
+        pixels = np.zeros((len(index), *self.example_shape), dtype=np.uint8)
         mode = "L" if self.color_mode == "grayscale" else "RGB"
+        size = (self.size[1], self.size[0])
         for i, number in enumerate(index):
             path = self.paths[number]
             try:
                 with Image.open(path) as image:
-                    picture = image.convert(mode)
-                    if picture.size != (self.size[1], self.size[0]):
-                        picture = picture.resize(
-                            (self.size[1], self.size[0]), Image.Resampling.BILINEAR
-                        )
-                    out[i] = np.asarray(picture, dtype=np.float32).reshape(self.example_shape)
-            except Exception as exc:  # checked when listed; a file changed since reads black
+                    picture = image if image.mode == mode else image.convert(mode)
+                    if picture.size != size:
+                        picture = picture.resize(size, Image.Resampling.BILINEAR)
+                    pixels[i] = np.asarray(picture).reshape(self.example_shape)
+            except Exception as exc:  # checked when listed; one changed since is a clear error
                 raise DataError(f"cannot be read as an image any more ({exc})", path) from None
+        # One conversion for the whole batch: a quarter of the bytes move until here.
+        out = pixels.astype(np.float32)
         if self.scale is not None:
-            out *= np.float32(self.scale)
+            np.multiply(out, np.float32(self.scale), out=out)
         return out
 
     def scaled(self, factor: float | None) -> ImageRows:
