@@ -17,6 +17,7 @@ from layerlab.core.errors import log_failure
 from layerlab.core.spec import DEVICES, STRATEGIES, AcceleratorSpec, Spec
 from layerlab.core.strategy import AcceleratorError, Machine, Plan, plan
 from layerlab.tui.screen import ShellScreen
+from layerlab.tui.widgets.switch import OnOff
 from layerlab.tui.workspace import Change
 from rich.console import Group
 from rich.table import Table
@@ -122,8 +123,7 @@ class DeviceScreen(ShellScreen):
                 )
                 yield from self._row(
                     "mixed precision",
-                    Checkbox(
-                        "on",
+                    OnOff(
                         compact=True,
                         id="device-mixed",
                         tooltip="float16 on GPUs, bfloat16 on TPUs; weights stay float32",

@@ -6,12 +6,13 @@ from typing import Any
 
 from layerlab.core.catalog import LAYERS, Param
 from layerlab.core.spec import LayerSpec, SpecError, check_layer
+from layerlab.tui.widgets.switch import OnOff
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 
 def _text(value: Any) -> str:
@@ -91,7 +92,7 @@ class LayerForm(ModalScreen[LayerSpec | None]):
                         options, value=value, allow_blank=False, compact=True, id=widget_id
                     )
                 elif param.kind == "bool":
-                    yield Checkbox("on", bool(value), compact=True, id=widget_id)
+                    yield OnOff(bool(value), compact=True, id=widget_id)
                 else:  # numbers, sizes, and a choice that also takes a path (base = "run:RUN_DIR")
                     placeholder = param.allowed()
                     yield Input(_text(value), placeholder=placeholder, compact=True, id=widget_id)

@@ -99,8 +99,11 @@ async def test_strategies_and_batch_sizes_on_injected_machines(tmp_path):
             "strategy tpu · tf.distribute.TPUStrategy" in plan
             and "global batch 512 = 64 × 8" in plan
         )
+        mixed = screen.query_one("#device-mixed", Checkbox)
+        assert str(mixed.label) == "off"  # not "on", with only the X's colour to tell
         await choose(pilot, screen, "#device-mixed", True)
         assert "mixed_bfloat16 (mixed)" in shown(screen, "#device-plan")
+        assert str(mixed.label) == "on"
         await choose(pilot, screen, "#device-device", "gpu")
         assert "no GPU" in shown(screen, "#device-refused")
         assert app.workspace.spec.accelerator.device == "auto"

@@ -17,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from .switch import OnOff
+
 
 @dataclass(frozen=True)
 class Field:
@@ -136,7 +138,7 @@ class SettingsPanel(Vertical):
                     options = [(c, c) for c in field.choices]
                     yield Select(options, allow_blank=False, compact=True, id=f"set-{field.name}")
                 elif field.kind == "bool":
-                    yield Checkbox("on", compact=True, id=f"set-{field.name}")
+                    yield OnOff(compact=True, id=f"set-{field.name}")
                 else:
                     yield Input(compact=True, id=f"set-{field.name}")
             yield Static("", classes="setting-error", id=f"err-{field.name}")
