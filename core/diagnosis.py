@@ -36,7 +36,13 @@ class Diagnosis:
     text: str
 
 
-def diagnose(history: list[dict[str, float]], *, patience: int | None = None) -> Diagnosis:
+def diagnose(
+    history: list[dict[str, float]],
+    *,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    ended: str | None = None,
+) -> Diagnosis:
     """Diagnose a training run from its per-epoch logs.
 
     Args:
@@ -44,6 +50,10 @@ def diagnose(history: list[dict[str, float]], *, patience: int | None = None) ->
             data); non-numbers count as NaN, and an epoch without a key repeats its last value.
         patience: Early stopping's patience, when it is on; the overfitting line then says when
             it will stop.
+        min_delta: Early stopping's min_delta: an epoch improves only by more than this, so
+            "rising for N epochs" counts from the epoch early stopping counts from.
+        ended: Why the run ended (a Finished reason), once it has: the words then describe the
+            finished run instead of what is to come.
 
     Returns:
         The diagnosis of the latest epoch.
@@ -72,22 +82,42 @@ def diagnose(history: list[dict[str, float]], *, patience: int | None = None) ->
             "starting", f"starting: {n} epoch{'s' if n > 1 else ''} in — too early to judge"
         )
     if has_val:
-        overfit = _overfitting(loss, val, patience)
+        overfit = _overfitting(loss, val, patience, min_delta, ended)
         if overfit is not None:
             return overfit
     monitor, values = ("val_loss", val) if has_val else ("loss", loss)
-    return _trend(monitor, values, loss, val if has_val else None)
+    found = _trend(monitor, values, loss, val if has_val else None)
+    if ended is None:
+        return found
+    text = found.text
+    if found.kind == "improving":
+        text += " when the run ended — more epochs would help"
+    return Diagnosis(found.kind, f"at the end: {text}")
 
 
-def _overfitting(loss: list[float], val: list[float], patience: int | None) -> Diagnosis | None:
-    """Validation loss rising from its lowest for a while, while training loss keeps falling."""
-    best = min((i for i, v in enumerate(val) if math.isfinite(v)), key=val.__getitem__)
+def _overfitting(
+    loss: list[float], val: list[float], patience: int | None, min_delta: float, ended: str | None
+) -> Diagnosis | None:
+    """Validation loss rising from its best for a while, while training loss keeps falling.
+
+    The best is early stopping's: the last epoch that improved on the one before by more than
+    `min_delta`; the rise is measured from the lowest value.
+    """
+    best = _best_epoch(val, min_delta)
+    lowest = min(v for v in val if math.isfinite(v))
     rising = len(val) - 1 - best
-    if rising < OVERFIT_EPOCHS or val[-1] <= val[best] * (1 + RISE_REL):
+    if rising < OVERFIT_EPOCHS or val[-1] <= lowest * (1 + RISE_REL):
         return None
     if not (math.isfinite(loss[-1]) and math.isfinite(loss[best]) and loss[-1] < loss[best]):
         return None
     gap = val[-1] - loss[-1]
+    if ended is not None:
+        stop = "early stopping ended the run" if ended == "early_stopping" else "then the run ended"
+        return Diagnosis(
+            "overfitting",
+            f"overfitted: validation loss stopped improving after epoch {best + 1} and rose for "
+            f"{rising} epochs while training loss fell (gap {_num(gap)}); {stop}",
+        )
     if patience and rising < patience:
         left = patience - rising
         advice = (
@@ -100,6 +130,15 @@ def _overfitting(loss: list[float], val: list[float], patience: int | None) -> D
         f"overfitting: validation loss rising for {rising} epochs while training loss falls — "
         f"gap {_num(gap)} (noise learned); {advice}",
     )
+
+
+def _best_epoch(values: list[float], min_delta: float) -> int:
+    """The epoch (from 0) early stopping counts from: the last to beat the best by > min_delta."""
+    best, best_value = -1, math.inf
+    for i, value in enumerate(values):
+        if math.isfinite(value) and (best < 0 or value < best_value - min_delta):
+            best, best_value = i, value
+    return best
 
 
 def _trend(

@@ -220,6 +220,8 @@ class Spec:
             "batch_size": self.fit.batch_size,
             "epochs": self.fit.epochs,
             "early_stopping": self.fit.early_stopping is not None,
+            "patience": self.fit.early_stopping.patience if self.fit.early_stopping else None,
+            "min_delta": self.fit.early_stopping.min_delta if self.fit.early_stopping else None,
         }
 
 

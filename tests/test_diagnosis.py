@@ -46,6 +46,30 @@ def test_overfitting_with_patience_says_when_early_stopping_ends_it():
     assert "patience 5" in result.text and "in 1 epoch" in result.text
 
 
+def test_rising_counts_from_early_stoppings_best_when_min_delta_is_set():
+    loss = [0.50, 0.40, 0.30, 0.25, 0.20, 0.16, 0.13, 0.11, 0.10]
+    # 0.34 at epoch 3, then 0.3395 and 0.3391: lower, but by less than min_delta 0.001.
+    val = [0.52, 0.42, 0.34, 0.3395, 0.3391, 0.345, 0.35, 0.355, 0.36]
+    plain = diagnose(_history(loss, val), patience=10)
+    assert "rising for 4 epochs" in plain.text and "in 6 epochs" in plain.text
+    counted = diagnose(_history(loss, val), patience=10, min_delta=0.001)
+    assert "rising for 6 epochs" in counted.text and "in 4 epochs" in counted.text
+
+
+def test_a_finished_run_is_described_as_finished():
+    loss = [0.50, 0.40, 0.30, 0.25, 0.20, 0.16, 0.13, 0.11]
+    val = [0.52, 0.42, 0.34, 0.33, 0.335, 0.34, 0.345, 0.35]
+    ended = diagnose(_history(loss, val), patience=5, ended="early_stopping")
+    assert ended.kind == "overfitting"
+    assert "ends it in" not in ended.text  # nothing is left to come
+    assert ended.text.startswith("overfitted: validation loss stopped improving after epoch 4")
+    assert ended.text.endswith("early stopping ended the run")
+    falling = [1.0, 0.8, 0.7, 0.6, 0.55, 0.5, 0.44]
+    still = diagnose(_history([v - 0.05 for v in falling], falling), ended="completed")
+    assert still.text.startswith("at the end: still improving")
+    assert still.text.endswith("more epochs would help")
+
+
 def test_a_noisy_bump_in_validation_loss_is_not_overfitting():
     loss = [0.50, 0.40, 0.30, 0.25, 0.20, 0.16, 0.13, 0.11]
     val = [0.52, 0.42, 0.34, 0.3300, 0.3301, 0.3302, 0.3301, 0.3302]  # within RISE_REL of the best

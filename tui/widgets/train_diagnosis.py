@@ -22,6 +22,8 @@ class TrainDiagnosis(Static):
         """The diagnosis shown (None before a run's first epoch)."""
         self.history: list[dict[str, float]] = []
         self._patience: int | None = None
+        self._min_delta = 0.0
+        self._ended: str | None = None
         self._judged = 0
         self._locked = False
 
@@ -32,11 +34,16 @@ class TrainDiagnosis(Static):
         """
         self.history = [] if history is None else history
         self._patience, self._judged, self._locked = patience, 0, False
+        self._min_delta, self._ended = 0.0, None
         self._show(None)
 
     def feed(self, event: events.Event) -> None:
         """Take a core event: epochs are judged at the next `flush()`, a NaN at once."""
         match event:
+            case events.RunStarted(spec=spec):
+                self._min_delta = float(spec.get("min_delta") or 0.0)
+            case events.Finished(reason=reason):
+                self._ended, self._judged = reason, -1  # judged again, as a finished run
             case events.NanDetected(epoch=epoch, batch=batch):
                 self._locked = True
                 self._show(
@@ -53,7 +60,10 @@ class TrainDiagnosis(Static):
             return False
         self._judged = len(self.history)
         if not self._locked:
-            self._show(diagnose(self.history, patience=self._patience))
+            found = diagnose(
+                self.history, patience=self._patience, min_delta=self._min_delta, ended=self._ended
+            )
+            self._show(found)
         return True
 
     def _show(self, found: Diagnosis | None) -> None:
