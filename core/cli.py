@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="continue a stopped, killed or crashed run in its own folder",
     )
+    train.add_argument(
+        "--sweep",
+        metavar="JSON",
+        help='mark the run as one of a sweep: {"name": ..., "settings": {...}} (\'layerlab sweep\' sets it)',
+    )
     several = "several processes (JAX): "
     train.add_argument(
         "--coordinator",
@@ -152,6 +157,15 @@ def _tf_config() -> dict[str, Any] | None:
     with contextlib.suppress(ValueError):
         value = json.loads(os.environ.get("TF_CONFIG", "") or "null")
         return value if isinstance(value, dict) else None
+    return None
+
+
+def _sweep_tag(text: str) -> dict[str, Any] | None:
+    """--sweep's JSON: the sweep's name and this run's settings (ignored when malformed)."""
+    with contextlib.suppress(ValueError):
+        tag = json.loads(text)
+        if isinstance(tag, dict) and isinstance(tag.get("name"), str):
+            return tag
     return None
 
 
@@ -418,6 +432,8 @@ def _train_quietly(
             session = TrainingSession.from_run(args.resume, epochs=args.epochs)
         else:
             session = TrainingSession(spec, runs_dir=root)
+            if args.sweep:
+                session.sweep = _sweep_tag(args.sweep)
         signals.session = session
         session.prepare()
     except LayerlabError as exc:  # bad input: its own words are enough

@@ -98,6 +98,8 @@ class TrainingSession:
         self.control = cb.Control(self._publish)
         self.resume_dir: Path | None = None
         """The run folder this session continues, if it resumes one."""
+        self.sweep: dict[str, Any] | None = None
+        """The sweep this run belongs to ({"name", "settings"}), kept in provenance.json."""
         self._resume: ResumeState | None = None
         self._peer_run_dir: Path | None = None
         """Several processes, on all but process 0: the run folder process 0 writes."""
@@ -387,6 +389,7 @@ class TrainingSession:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "data": str(spec.data_path() or spec.data.name),
             "data_fingerprint": runs.data_fingerprint(spec.data_path(), spec.data.name),
+            **({"sweep": self.sweep} if self.sweep else {}),
         }
 
     def _callbacks(
