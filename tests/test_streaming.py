@@ -212,3 +212,31 @@ def test_streamed_runs_train_headless(tmp_path):
         history = pd.read_csv(run / "history.csv")
         assert len(history) >= 2 and history["val_loss"].notna().all()
         assert (run / "model.keras").stat().st_size > 0
+
+
+def test_a_streamed_jax_run_imports_no_tensorflow(tmp_path):
+    mixed_table(tmp_path / "mixed.csv", n=600)
+    make_images(tmp_path / "pets", ("cat", "dog"), 4, (16, 16, 3))
+    code = """
+import sys
+from layerlab.core.spec import loads
+from layerlab.core.session import TrainingSession
+for data in ('path = "mixed.csv"\\ntarget = "label"', 'path = "pets"'):
+    spec = loads("[data]\\n" + data + "\\nstream = true\\n[[layers]]\\ntype = \\"Flatten\\"\\n"
+                 "[[layers]]\\ntype = \\"Dense\\"\\nunits = 1\\nactivation = \\"sigmoid\\"\\n"
+                 "[compile]\\nloss = \\"binary_crossentropy\\"\\n[fit]\\nepochs = 1\\nbatch_size = 8\\n",
+                 base_dir=__import__("pathlib").Path("."))
+    session = TrainingSession(spec, runs_dir="runs")
+    assert session.run().event == "finished"
+print(sorted(m for m in sys.modules if m.split(".")[0] == "tensorflow"))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
