@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from layerlab.core.catalog import LAYERS
-from layerlab.core.spec import LayerSpec
+from layerlab.core.errors import LayerlabError, log_failure
+from layerlab.core.spec import LayerSpec, Spec
 from layerlab.screens.layer_form import LayerForm
 from layerlab.screens.palette import LayerPalette
 from layerlab.tui.screen import ShellScreen
@@ -48,6 +52,12 @@ class BuildScreen(ShellScreen):
         Binding("y", "duplicate", "Duplicate", tooltip="Duplicate the selected layer below itself"),
         Binding("u", "undo", "Undo", tooltip="Undo the last change to the spec"),
         Binding("ctrl+r", "redo", "Redo", tooltip="Redo what was undone"),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            tooltip="Write the experiment as a plain Keras script, <name>_keras.py beside the spec",
+        ),
         Binding(
             "escape",
             "focus_layers",
@@ -178,6 +188,39 @@ class BuildScreen(ShellScreen):
         if not self.workspace.redo():
             self.notify("Nothing to redo.")
         self.refresh_bindings()
+
+    def action_export(self) -> None:
+        spec = self.workspace.spec.copy()
+        path = self.workspace.path
+        folder = path.resolve().parent if path is not None else Path.cwd()
+        self.run_worker(
+            partial(self._export, spec, folder),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="export",
+            description="export the experiment as a Keras script",
+        )
+
+    def _export(self, spec: Spec, folder: Path) -> None:
+        """Writes the script (in a thread: the data is read and the stack checked through Keras)."""
+        from layerlab.core import export
+
+        try:
+            done = export.export(spec, export.default_path(spec, folder))
+        except LayerlabError as exc:
+            self.app.call_from_thread(
+                self.notify, exc.message, title="Not exported", severity="error"
+            )
+            return
+        except Exception as exc:
+            log_failure("exporting the experiment", exc)
+            self.app.call_from_thread(
+                self.notify, f"{type(exc).__name__}: {exc}", title="Not exported", severity="error"
+            )
+            return
+        beside = f" (and {', '.join(p.name for p in done.files)})" if done.files else ""
+        self.app.call_from_thread(self.notify, f"Wrote {done.script}{beside}", title="Exported")
 
     @on(SettingsPanel.Edited)
     def _settings_edited(self) -> None:
