@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 
 from . import events
 from .checkpoint import BACKUP_EVERY_S, RunFilesWriter, Weights, take_resume_state
@@ -107,6 +108,56 @@ class BatchReports(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         control.publish(events.BatchEnded(control.epoch, batch + 1, control.steps_per_epoch, loss))
+
+
+class Minibatches(keras.callbacks.Callback):
+    """A linear unit's minibatch and line after each step, at most `per_second` times a second:
+    the SGD lesson's picture, live. `feed` is the PyDataset fit reads (its batch order tells
+    which rows a step used)."""
+
+    def __init__(self, control: Control, feed: Any, x: Any, y: Any, per_second: float = 10.0):
+        super().__init__()
+        self.control, self.feed, self.x, self.y = control, feed, x, y
+        self.every = 1.0 / per_second
+        self.last = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        size = self.feed.batch_size
+        rows = self.feed.order[batch * size : (batch + 1) * size]
+        w, b = _line(self.model)
+        self.control.publish(
+            events.Minibatch(
+                self.control.epoch,
+                batch + 1,
+                [float(v) for v in np.asarray(self.x)[rows].ravel()],
+                [float(v) for v in np.asarray(self.y)[rows].ravel()],
+                w,
+                b,
+            )
+        )
+
+
+def _line(model: keras.Model) -> tuple[float, float]:
+    """The (w, b) a one-unit Dense holds now. Under JAX the newest values live in the trainer's
+    state while an epoch runs, not in the variables: they are read from there."""
+    layer = model.layers[-1]
+    values = []
+    state = getattr(model, "_jax_state", None) or {}
+    trainable = (
+        state.get("trainable_variables") if not getattr(model, "_jax_state_synced", True) else None
+    )
+    for variable in (layer.kernel, layer.bias):
+        value = variable
+        if trainable:
+            for i, known in enumerate(model.trainable_variables):
+                if known is variable:
+                    value = trainable[i]
+        values.append(float(np.asarray(keras.ops.convert_to_numpy(value)).ravel()[0]))
+    return values[0], values[1]
 
 
 class EarlyStopping(keras.callbacks.EarlyStopping):

@@ -127,6 +127,33 @@ class BatchEnded(Event):
 
 
 @dataclass(frozen=True)
+class LinePoints(Event):
+    """A linear unit's training data as the model sees it (at most 1,000 points, evenly
+    sampled), sent once as its run starts: the SGD lesson's picture."""
+
+    event: ClassVar[str] = "line_points"
+    per_batch: ClassVar[bool] = True
+    x: list[float]
+    y: list[float]
+
+
+@dataclass(frozen=True)
+class Minibatch(Event):
+    """The minibatch a linear unit just stepped on, and its line after the step (sent at a
+    bounded rate, not for every batch)."""
+
+    event: ClassVar[str] = "minibatch"
+    per_batch: ClassVar[bool] = True
+    epoch: int
+    batch: int
+    """Batches done in this epoch, counted from 1."""
+    x: list[float]
+    y: list[float]
+    w: float
+    b: float
+
+
+@dataclass(frozen=True)
 class EpochEnded(Event):
     event: ClassVar[str] = "epoch_end"
     epoch: int
@@ -205,6 +232,8 @@ EVENTS: dict[str, type[Event]] = {
         RunStarted,
         EpochStarted,
         BatchEnded,
+        LinePoints,
+        Minibatch,
         EpochEnded,
         EarlyStopped,
         NanDetected,

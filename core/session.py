@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import keras
+import numpy as np
 
 from . import accel, cluster, events, preparation, runs, words
 from . import callbacks as cb
@@ -467,7 +468,12 @@ class TrainingSession:
                 list(data.notes),
             )
         )
-        inputs, options = _inputs(data, prep.plan.fit_batch, self.spec.data.seed + initial_epoch)
+        line = _is_linear_unit(prep.model, data)
+        seed = self.spec.data.seed + initial_epoch
+        inputs, options = _inputs(data, prep.plan.fit_batch, seed, batches=line)
+        if line:  # the SGD lesson's picture: the data, each minibatch, the line moving
+            callbacks.append(cb.Minibatches(self.control, inputs[0], data.x_train, data.y_train))
+            self._publish(_line_points(data))
         with accel.apply(prep.plan):
             prep.model.fit(
                 *inputs,
@@ -559,10 +565,38 @@ class TrainingSession:
         return self.result
 
 
-def _inputs(data: Dataset, batch: int, seed: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _is_linear_unit(model: Any, data: Dataset) -> bool:
+    """One Dense unit on one input feature, in memory: the course's linear unit y = w·x + b."""
+    layers = [layer for layer in model.layers if layer.weights]
+    return (
+        len(layers) == 1
+        and isinstance(layers[0], keras.layers.Dense)
+        and layers[0].units == 1
+        and tuple(data.input_shape) == (1,)
+        and not is_streamed(data.x_train)
+    )
+
+
+def _line_points(data: Dataset, most: int = 1000) -> events.LinePoints:
+    step = max(1, math.ceil(len(data.x_train) / most))
+    x = np.asarray(data.x_train)[::step].ravel()
+    y = np.asarray(data.y_train)[::step].ravel()
+    return events.LinePoints([float(v) for v in x], [float(v) for v in y])
+
+
+def _inputs(
+    data: Dataset, batch: int, seed: int, batches: bool = False
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """What model.fit takes for the data: the arrays, or streamed rows as Keras PyDatasets
-    (batches prepared ahead by worker threads)."""
+    (batches prepared ahead by worker threads; also in-memory arrays when `batches`, so that
+    which rows each step used is known)."""
     has_valid = data.x_valid is not None and len(data.x_valid) > 0
+    if batches:
+        from .data.batches import Batches
+
+        valid = (data.x_valid, data.y_valid) if has_valid else None
+        train = Batches(cast(Any, data.x_train), data.y_train, batch, True, seed, workers=1)
+        return (train,), {"validation_data": valid}
     if not is_streamed(data.x_train):
         valid = (data.x_valid, data.y_valid) if has_valid else None
         options = {"validation_data": valid, "batch_size": batch, "shuffle": True}
