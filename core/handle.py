@@ -10,7 +10,6 @@ training thread hands over between epochs; nobody reads the live model.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from . import events, runs
 from . import spec as specs
 from .events import Event
+from .follow import EventsTail
 
 ENDINGS = (events.Finished, events.Failed)
 
@@ -172,9 +172,12 @@ class FolderRun(RunHandle):
             spec = None
         super().__init__(run_dir.name, run_dir, spec)
         self.folder = run_dir
-        self._offset = 0
-        self._partial = b""
-        self.problem: str | None = None
+        self._tail = EventsTail(run_dir)
+
+    @property
+    def problem(self) -> str | None:
+        """Why its events cannot be read, if they cannot."""
+        return self._tail.problem
 
     @property
     def writer_pid(self) -> int | None:
@@ -191,31 +194,17 @@ class FolderRun(RunHandle):
         return super().status
 
     def refresh(self) -> list[Event]:
-        """Read the events appended to events.jsonl since the last call; return the new ones."""
-        path = self.folder / "events.jsonl"
-        try:
-            with open(path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            self.problem = f"events.jsonl cannot be read: {exc.strerror or exc}"
-            return []
-        self._offset += len(chunk)
-        data = self._partial + chunk
-        lines = data.split(b"\n")
-        self._partial = lines.pop()  # a line still being written waits for its end
-        fresh = []
-        for line in lines:
-            event = _event(line)
-            if event is not None:
-                fresh.append(event)
+        """Read the events appended to events.jsonl since the last call; return the new ones.
+
+        (The app reads them in a thread of its own, core.follow, and hands them to `take`.)
+        """
+        fresh = self._tail.read()
+        if self._tail.restarted:
+            self.start_over()
         return self.take(fresh)
 
-
-def _event(line: bytes) -> Event | None:
-    try:
-        return events.from_dict(json.loads(line))
-    except (ValueError, KeyError, TypeError):
-        return None
+    def start_over(self) -> None:
+        """Forget what was read: the events file was written anew (a resumed run keeps its first
+        epochs and writes the rest again). The lists stay the same objects, emptied."""
+        self.history.clear()
+        self.events.clear()
