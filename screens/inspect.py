@@ -2,9 +2,10 @@
 
 The model is the app's run's (``app.current_run``, core.handle): for a training session, this screen's own
 copy of it (built from the session's description of it + the weights the training thread handed over at an
-epoch's end), never the live model; for a run folder, its ``model.keras``; or, on request, the
-newest run's saved model. The kernels and maps follow the training epoch by epoch, at most every
-REFRESH_S seconds; everything that touches Keras runs in thread workers.
+epoch's end), never the live model; for a run folder, its ``model.keras`` (loaded again when it is
+saved again, while another process writes the run); or, on request, the newest run's saved model.
+The kernels and maps follow the training epoch by epoch, at most every REFRESH_S seconds;
+everything that touches Keras runs in thread workers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from layerlab.core.errors import log_failure
-from layerlab.core.handle import SessionRun
+from layerlab.core.follow import file_stamp
+from layerlab.core.handle import FolderRun, SessionRun
 from layerlab.screens.inspect_kernels import KernelsView
 from layerlab.screens.inspect_maps import FeatureMapsView
 from layerlab.screens.inspect_playground import PlaygroundView
@@ -68,11 +70,14 @@ class InspectScreen(ShellScreen):
 
     @dataclass
     class CopyMade(Message):
-        """A copy of the run's model with the weights of one epoch (made in a worker)."""
+        """A copy of the run's model with the weights of one epoch, or its model.keras loaded
+        (made in a worker)."""
 
         run: Any
         model: Any
-        epoch: int
+        version: Any
+        """The epoch of a session's weights; the stamp of a run folder's model.keras."""
+        label: str = ""
         error: str = ""
 
     @dataclass
@@ -86,8 +91,11 @@ class InspectScreen(ShellScreen):
     def __init__(self) -> None:
         super().__init__()
         self._run_model: tuple[Any, str] | None = None
-        self._copy: tuple[Any, Any, int] | None = None
-        """(run, model, epoch): this screen's copy of the run's model and whose weights it holds."""
+        self._copy: tuple[Any, Any, Any, str] | None = None
+        """(run, model, version, label): this screen's copy of the run's model and whose weights it
+        holds (an epoch, or model.keras's stamp), and where it came from, in words."""
+        self._unreadable: tuple[Any, Any] | None = None
+        """(run, stamp) of a model.keras that failed to load: not tried again until it changes."""
         self._stale = set(MODEL_VIEWS)
         self._last_read = 0.0
         self._timer: Any = None
@@ -95,7 +103,9 @@ class InspectScreen(ShellScreen):
         """The tab chosen for the user (the playground while there is no model), until they choose."""
 
     def compose_body(self) -> ComposeResult:
-        self._auto_tab = "kernels" if self.source() is not None else "playground"
+        run = self.app.current_run
+        saved = isinstance(run, FolderRun) and file_stamp(run.folder / "model.keras") is not None
+        self._auto_tab = "kernels" if self.source() is not None or saved else "playground"
         with TabbedContent(initial=self._auto_tab, id="inspect-tabs"):
             with TabPane("k Kernels", id="kernels"):
                 yield KernelsView(id="kernels-view")
@@ -119,8 +129,7 @@ class InspectScreen(ShellScreen):
         run = self.app.current_run
         dataset = self.workspace.dataset
         if self._copy is not None and self._copy[0] is run:
-            _, model, epoch = self._copy
-            label = f"{'training session' if isinstance(run, SessionRun) else 'run ' + run.name}, epoch {epoch}"
+            _, model, _, label = self._copy
             return ModelSource(model, getattr(run, "dataset", None) or dataset, label)
         if self._run_model is not None:
             model, name = self._run_model
@@ -172,6 +181,13 @@ class InspectScreen(ShellScreen):
     def _copy_is_current(self) -> bool:
         """Whether this screen's copy holds the newest weights the run handed over."""
         run = self.app.current_run
+        if isinstance(run, FolderRun):
+            stamp = file_stamp(run.folder / "model.keras")
+            return (
+                stamp is None
+                or self._unreadable == (run, stamp)
+                or (self._copy is not None and self._copy[0] is run and self._copy[2] == stamp)
+            )
         if run is None or not hasattr(run, "model_config"):
             return True
         weights = run.latest_weights()
@@ -187,7 +203,11 @@ class InspectScreen(ShellScreen):
         description="copying the model",
     )
     def _make_copy(self, run: Any) -> None:
-        """A model of the run's own: its architecture and the latest weights handed over."""
+        """A model of the run's own: its architecture and the latest weights handed over; for a
+        run folder, its model.keras as saved now (Keras' safe mode)."""
+        if isinstance(run, FolderRun):
+            self._load_saved(run)
+            return
         weights = run.latest_weights()
         config = run.model_config
         if weights is None or config is None:
@@ -202,18 +222,42 @@ class InspectScreen(ShellScreen):
             model.set_weights(weights.arrays)
         except Exception as exc:  # shown as words, never as a traceback
             log_failure("copying the model to inspect it", exc)
-            self.post_message(self.CopyMade(run, None, 0, f"the model could not be copied: {exc}"))
+            self.post_message(
+                self.CopyMade(run, None, 0, error=f"the model could not be copied: {exc}")
+            )
             return
-        self.post_message(self.CopyMade(run, model, weights.epoch))
+        self.post_message(
+            self.CopyMade(run, model, weights.epoch, f"training session, epoch {weights.epoch}")
+        )
+
+    def _load_saved(self, run: FolderRun) -> None:
+        """In the copy worker's thread: the run folder's model.keras, with Keras' safe mode."""
+        path = run.folder / "model.keras"
+        stamp = file_stamp(path)
+        try:
+            import keras
+
+            model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # shown as words, never as a traceback
+            log_failure(f"loading {path} to inspect it", exc)
+            self.post_message(
+                self.CopyMade(run, None, stamp, error=f"{path} could not be loaded: {exc}")
+            )
+            return
+        saved = time.strftime("%H:%M:%S", time.localtime(stamp[0] / 1e9)) if stamp else "?"
+        self.post_message(
+            self.CopyMade(run, model, stamp, f"run {run.name}, model.keras of {saved}")
+        )
 
     @on(CopyMade)
     def _copy_made(self, message: CopyMade) -> None:
         if message.run is not self.app.current_run:
             return  # a newer run replaced it
         if message.error:
+            self._unreadable = (message.run, message.version)
             self.notify(message.error, severity="error", timeout=10)
             return
-        self._copy = (message.run, message.model, message.epoch)
+        self._copy = (message.run, message.model, message.version, message.label)
         self._stale.update(MODEL_VIEWS)
         self._load_active()
 
@@ -238,12 +282,17 @@ class InspectScreen(ShellScreen):
         source = self.source()
         run = self.app.current_run
         if source is None:
-            waiting = isinstance(run, SessionRun) and run.live
-            view.show_empty(
-                "Training is starting: the model shows at the end of its next epoch…"
-                if waiting
-                else NO_MODEL
-            )
+            if isinstance(run, FolderRun) and (run.live or run.history):
+                view.show_empty(
+                    f"The run {run.name} has no model.keras yet: it is written at the end of "
+                    "its first epochs…"
+                )
+            elif isinstance(run, SessionRun) and run.live:
+                view.show_empty(
+                    "Training is starting: the model shows at the end of its next epoch…"
+                )
+            else:
+                view.show_empty(NO_MODEL)
         else:
             view.load(source.model, source.dataset, source.label)
 

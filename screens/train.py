@@ -4,20 +4,27 @@ A TrainingSession (core.session) runs in a thread worker. Its subscriber (train_
 the training threads and only posts small messages to this screen, the events gathered a few times
 a second (the latest batch only); everything on screen is updated here, on the UI thread, and
 repainted a few times a second however fast epochs come.
+
+A run folder that another process writes (`layerlab watch`, enter on the Runs screen) is shown the
+same way: a follower (tui.following, core.follow) posts what its events file gained as it grows.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from layerlab.core import events
 from layerlab.core.errors import log_failure
-from layerlab.core.handle import SessionRun
+from layerlab.core.follow import RunNews, follow_run
+from layerlab.core.handle import FolderRun, RunHandle, SessionRun
+from layerlab.tui.following import Following
 from layerlab.tui.latest import Latest
 from layerlab.tui.lifeline import Lifeline
-from layerlab.tui.messages import TrainRequested
+from layerlab.tui.messages import FollowRequested, TrainRequested
 from layerlab.tui.screen import ShellScreen
 from layerlab.tui.widgets.curves import REDRAWS_PER_SECOND
 from layerlab.tui.widgets.train_curves import TrainCurves
@@ -87,12 +94,31 @@ class TrainScreen(ShellScreen):
 
         run: int
 
+    @dataclass
+    class FolderChanged(Message):
+        """What the followed run folder gained (from the follower's thread)."""
+
+        news: RunNews
+        run: int
+
+    @dataclass
+    class FollowFailed(Message):
+        """The followed run folder cannot be followed any more, in words."""
+
+        error: str
+        run: int
+
     def __init__(self) -> None:
         super().__init__()
         self._runs = Latest()
         """Tokens for this screen's runs: messages of an older run are ignored."""
         self._dirty = False
         self._shown_at = self._shown_cpu = self._logged_at = 0.0
+        self._follower = Following(self, "following")
+        """Follows the app's run when it is a folder another process writes."""
+        self._writer: int | None = None
+        self._model: tuple[int, int] | None = None
+        """The followed run's writer and model.keras stamp, as last heard (core.follow.RunNews)."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-main"):
@@ -140,6 +166,7 @@ class TrainScreen(ShellScreen):
 
         Unless the terminal went away (tui.lifeline): then training goes on, detached.
         """
+        self._follower.stop()
         if self.app.lifeline.detached:
             return
         if self.run is not None and self.run.live:
@@ -160,15 +187,10 @@ class TrainScreen(ShellScreen):
         same_data = (
             spec.data == workspace.spec.data and spec.data_path() == workspace.spec.data_path()
         )
+        self._follower.stop()
         token = self._runs.next()
         run = SessionRun(spec, message.resume)
-        self.app.current_run = run
-        self.workspace.changed.publish(Change("run"))
-        early = spec.fit.early_stopping
-        self.query_one(TrainDiagnosis).begin(early.patience if early else None, run.history)
-        self.set_class(False, "-done")
-        self.progress.tracker.begin("preparing", run.history)
-        self.curves.clear()
+        self._show_new(run, "preparing")
         self.log_view.say(
             f"preparing {spec.name!r}: data {spec.data.source()}, model, device…", "dim"
         )
@@ -177,6 +199,82 @@ class TrainScreen(ShellScreen):
         if message.resume is not None:
             self.log_view.say(f"resuming the run in {message.resume}", "dim")
         self._train(spec, dataset if same_data else None, token, self.app.lifeline, message.resume)
+
+    def _show_new(self, run: RunHandle, state: str) -> None:
+        """Make `run` the app's run and show it from its start: every panel emptied."""
+        if self.app.current_run is not run:
+            self.app.current_run = run
+            self.workspace.changed.publish(Change("run"))
+        early = run.spec.fit.early_stopping if run.spec is not None else None
+        self.query_one(TrainDiagnosis).begin(early.patience if early else None, run.history)
+        self.set_class(False, "-done")
+        self.progress.tracker.begin(state, run.history)
+        self.curves.clear()
+
+    @on(FollowRequested)
+    def _follow_requested(self, message: FollowRequested) -> None:
+        message.stop()
+        if self.active:
+            self.notify("Training is running here: s stops it first.", severity="warning")
+            return
+        folder = Path(message.run_dir)
+        token = self._runs.next()
+        self._writer = self._model = None
+        self._show_new(FolderRun(folder), "following")
+        self.log_view.say(f"following the run in {folder}", "dim")
+        self._dirty = True
+        self._flush(force=True)
+        self._follower.start(
+            partial(follow_run, folder),
+            f"following the run {folder.name}",
+            partial(self.FolderChanged, run=token),
+            partial(self.FollowFailed, run=token),
+        )
+
+    @on(FolderChanged)
+    def _folder_changed(self, message: FolderChanged) -> None:
+        run, news = self.app.current_run, message.news
+        if not self._runs.is_current(message.run) or not isinstance(run, FolderRun):
+            return
+        if news.restarted:  # written anew by a resume: shown again from its start
+            run.start_over()
+            self._show_new(run, "running")
+            self.log_view.say("the run was resumed: shown again from its start", "dim")
+        first = not run.events
+        for event in run.take(news.events):
+            self._take(event)
+        gone = news.writer is None and run.ending is None
+        if gone and (first or self._writer is not None):
+            self._show_killed(run)
+        elif news.writer is not None and (first or self._writer is None):
+            self.set_class(False, "-done")
+            self.log_view.say(
+                f"written by process {news.writer}: each epoch shows as it ends "
+                "(q leaves this screen; the run goes on)",
+                "dim",
+            )
+        if news.model != self._model and not first:
+            self.workspace.changed.publish(Change("epoch"))  # Inspect loads model.keras again
+        self._writer, self._model = news.writer, news.model
+        self._dirty = True
+        self._flush(force=True)  # no training here to leave the cores to; news come ≤ 5 a second
+
+    def _show_killed(self, run: FolderRun) -> None:
+        """Nobody writes the run any more and it has no ending: its writer died (kill -9, a crash)."""
+        self.progress.tracker.set_state("killed")
+        self.query_one(TrainSummary).show_killed(str(run.folder), len(run.history))
+        self.set_class(True, "-done")
+        self.log_view.say(
+            f"✗ killed: the process writing this run is gone without ending it; "
+            f"{len(run.history)} epochs kept (layerlab train --resume {run.folder} continues it)",
+            "bold red",
+        )
+
+    @on(FollowFailed)
+    def _follow_failed(self, message: FollowFailed) -> None:
+        if self._runs.is_current(message.run):
+            self.log_view.say(f"✗ {message.error}", "bold red")
+            self.notify(message.error, title="Cannot follow the run", severity="error")
 
     @work(
         thread=True, exclusive=True, exit_on_error=False, group="training", description="training"
@@ -298,11 +396,25 @@ class TrainScreen(ShellScreen):
 
     # -- keys ----------------------------------------------------------------------------
 
+    def _not_here(self) -> bool:
+        """Say so when nothing trains in this process (another may write the run shown)."""
+        if self.run is not None and self.active:
+            return False  # a session of this process: the keys work
+        run = self.app.current_run
+        if isinstance(run, FolderRun) and run.live:
+            self.notify(
+                f"Process {run.writer_pid} trains this run: stop it there "
+                f"(kill -INT {run.writer_pid} keeps the best weights).",
+                severity="warning",
+            )
+        else:
+            self.notify("Nothing is training: t starts.")
+        return True
+
     def action_pause(self) -> None:
         """Pause before the next batch, or resume."""
         run, tracker = self.run, self.progress.tracker
-        if run is None or not self.active:
-            self.notify("Nothing is training: t starts.")
+        if self._not_here() or run is None:
             return
         if run.status not in ("running", "paused"):
             self.notify("Still preparing: space pauses once training has started.")
@@ -317,8 +429,7 @@ class TrainScreen(ShellScreen):
 
     def action_stop(self) -> None:
         """Stop after the batch in progress; the model keeps its best weights."""
-        if self.run is None or not self.active:
-            self.notify("Nothing is training: t starts.")
+        if self._not_here() or self.run is None:
             return
         self.run.stop()
         self.progress.tracker.set_state("stopping")

@@ -23,7 +23,7 @@ from layerlab.tui.dialogs import (
     save_dialog,
 )
 from layerlab.tui.lifeline import Lifeline
-from layerlab.tui.messages import TrainRequested
+from layerlab.tui.messages import FollowRequested, TrainRequested
 from layerlab.tui.registry import FIRST_MODE, PLACES
 from layerlab.tui.widgets.settings import SettingsPanel
 from layerlab.tui.workspace import Workspace
@@ -105,7 +105,16 @@ class LayerlabApp(App[None]):
         spec_path: str | Path | None = None,
         *,
         engine_probe: Callable[[], jobs.EngineInfo] = jobs.probe_engine,
+        watch: Path | None = None,
     ) -> None:
+        """Open `spec_path` (None: the last experiment), or follow the run folder `watch`.
+
+        With `watch` the first screen is the Train screen, following the run (`layerlab watch`).
+        """
+        self.watching = Path(watch) if watch is not None else None
+        """The run folder `layerlab watch` follows; None when the app was opened on a spec."""
+        if self.watching is not None:
+            self.DEFAULT_MODE = "train"  # the first screen painted is the run's
         super().__init__()
         self.engine_probe = engine_probe
         self.engine: jobs.EngineInfo | None = None
@@ -117,7 +126,9 @@ class LayerlabApp(App[None]):
         # Signals come as the loop's callbacks, outside Textual's context: the app's queue takes them.
         self.lifeline.end_ui = lambda signum: self.call_later(self._end_by_signal)
         self._kept = recovery.take_note()  # before a signal can write a note of its own
-        self._start = startup.choose(spec_path)
+        self._start = (
+            startup.following(self.watching) if self.watching else startup.choose(spec_path)
+        )
         self.workspace.replace(
             self._start.spec, self._start.path, saved=self._start.saved, load=False
         )
@@ -146,6 +157,8 @@ class LayerlabApp(App[None]):
             )
         elif self._start.note:
             self.notify(self._start.note, timeout=8)
+        if self.watching is not None:
+            self.call_later(self.follow, self.watching)
         # Start the slow work only once the first frame is on screen: a thread importing
         # TensorFlow holds the GIL long enough to delay that frame.
         self.call_after_refresh(self._start_engine)
@@ -250,6 +263,15 @@ class LayerlabApp(App[None]):
             return
         await self.switch_mode("train")
         self.screen.post_message(TrainRequested(self.workspace.spec.copy(), self.workspace.path))
+
+    async def follow(self, run_dir: Path) -> None:
+        """Show a run folder on the Train screen, following it while another process writes it."""
+        await self.switch_mode("train")
+        self.screen.post_message(FollowRequested(Path(run_dir)))
+
+    def on_follow_requested(self, message: FollowRequested) -> None:
+        """Reached only when no Train screen handled the request."""
+        self.notify("The Train screen cannot show runs yet.", severity="warning")
 
     def on_train_requested(self, message: TrainRequested) -> None:
         """Reached only when no Train screen handled the request."""

@@ -1,4 +1,5 @@
-"""The `layerlab` command: the app with an optional SPEC, or the headless train/datasets/examples.
+"""The `layerlab` command: the app with an optional SPEC, `layerlab watch` (the app following a
+run another process writes), or the headless train/datasets/examples.
 
 Before the app starts, TensorFlow's C++ logging is kept off the screen: Textual gets a duplicate
 of the terminal's descriptor and descriptor 2 goes to the app's log file (DESIGN.md section 2).
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 HEADLESS = ("train", "datasets", "examples", "example")
+EXIT_BAD_INPUT = 2
 
 
 def _headless() -> tuple[str, ...]:
@@ -28,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="layerlab",
         description="Build, train and look inside Keras models with the keyboard alone.",
-        epilog="Without a window: layerlab train SPEC | layerlab datasets | layerlab examples | "
+        epilog="Following a run: layerlab watch [RUN_DIR | RUNS_DIR]. "
+        "Without a window: layerlab train SPEC | layerlab datasets | layerlab examples | "
         "layerlab example NAME [DIR]",
     )
     parser.add_argument("--version", action="version", version=f"layerlab {_version()}")
@@ -42,6 +45,34 @@ def _parser() -> argparse.ArgumentParser:
         "(asks the terminal at start, about 0.25 s; otherwise pictures use half-cell blocks)",
     )
     return parser
+
+
+def _watch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerlab watch",
+        description="The app on the Train screen, following a run that another process writes "
+        "(its curves, events and progress as they grow; Inspect shows its saved model).",
+    )
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        metavar="RUN_DIR | RUNS_DIR",
+        help="a run folder, or a folder of runs (its newest run); "
+        "default: the newest run in $LAYERLAB_RUNS or ./runs",
+    )
+    return parser
+
+
+def watched_run(argv: list[str]) -> Path | None:
+    """The run folder `layerlab watch ARGS` follows; None after saying on stderr why there is none."""
+    from layerlab.core.follow import NoRun, find_run
+
+    args = _watch_parser().parse_args(argv)
+    try:
+        return find_run(args.folder)
+    except NoRun as exc:
+        print(f"layerlab watch: {exc.message}", file=sys.stderr)
+        return None
 
 
 def _version() -> str:
@@ -80,10 +111,20 @@ def terminal_fds() -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     """Run a headless command and return its exit code, or run the app and leave the process."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in _headless():
+    watch = None
+    if argv and argv[0] == "watch":
+        watch = watched_run(argv[1:])
+        if watch is None:
+            return EXIT_BAD_INPUT
+        argv = []
+    elif argv and argv[0] in _headless():
         from layerlab.core.cli import main as cli_main
 
-        return cli_main(argv)
+        try:
+            return cli_main(argv)
+        except BrokenPipeError:  # `layerlab runs | head`: the reader left; nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     log = None
@@ -95,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         # textual-image asks the terminal what it can draw; only possible before the app reads stdin.
         import layerlab.tui.widgets.picture  # noqa: F401
 
-    app = LayerlabApp(args.spec)
+    app = LayerlabApp(args.spec, watch=watch)
     # Our own loop: asyncio.run() would join the worker threads before returning.
     loop = asyncio.new_event_loop()
     lifeline = app.lifeline

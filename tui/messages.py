@@ -23,3 +23,13 @@ class TrainRequested(Message):
     """The spec's file, or None while it is unsaved."""
     resume: Path | None = None
     """A run folder to continue from its last saved epoch (its own spec.toml), instead of a new run."""
+
+
+@dataclass
+class FollowRequested(Message):
+    """Show a run folder on the Train screen, following it while another process writes it.
+
+    As TrainRequested: the app switches to the Train screen, then posts this to it.
+    """
+
+    run_dir: Path

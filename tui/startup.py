@@ -69,6 +69,20 @@ def choose(path: str | Path | None) -> Start:
     return _fallback()
 
 
+def following(run_dir: Path) -> Start:
+    """`layerlab watch RUN_DIR`: the run's own spec, as a new spec (ctrl+s saves a copy).
+
+    Then Inspect runs the data the run trains on through its model. A run without a readable
+    spec (one a Keras script writes) leaves the experiment the app would open anyway.
+    """
+    try:
+        spec = specs.load(Path(run_dir) / "spec.toml")
+    except specs.SpecError:
+        return _fallback()
+    note = f"Following the run {Path(run_dir).name}; its spec is open (ctrl+s saves a copy)."
+    return Start(spec, None, note=note)
+
+
 def _example(given: str) -> Start | None:
     """`layerlab red_wine`: a shipped example by name, opened as a new spec (ctrl+s saves a copy)."""
     from layerlab.core.examples import example_path

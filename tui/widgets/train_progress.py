@@ -30,6 +30,8 @@ STATES = {
     "stopping": "■ stopping…",
     "finished": "✓ finished",
     "failed": "✗ failed",
+    "following": "waiting for the run's first event…",
+    "killed": "✗ killed: its process is gone",
 }
 
 

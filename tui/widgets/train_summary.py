@@ -33,6 +33,16 @@ class TrainSummary(Static):
         self.set_class(done.reason == "nan", "-bad")
         self.update(text)
 
+    def show_killed(self, run_dir: str, epochs: int) -> None:
+        """Show a run whose writer died without ending it (another process's, followed here)."""
+        text = Text("The process writing this run is gone: it did not end the run.\n", style="bold")
+        text.append(f"epochs kept: {epochs} (model.keras holds the best so far)\n")
+        text.append(f"run folder: {run_dir}\n")
+        text.append(f"layerlab train --resume {run_dir} continues it.", style="italic")
+        self.border_title = "killed"
+        self.set_class(True, "-bad")
+        self.update(text)
+
     def show_failed(self, error: str, run_dir: str = "") -> None:
         """Show a run that could not start, or broke down while training."""
         text = Text(error + "\n", style="bold")
