@@ -1,22 +1,30 @@
 """The Runs screen: every run folder under RUNS, its curves and summary, and runs compared side by side.
 
 The course's capacity lesson compares a wide and a deep model by their validation curves: mark
-runs with space and their curves share one plot.
+runs with space and their curves share one plot. While the screen is shown it follows RUNS (a
+follower, tui.following and core.follow): a run another process writes gains its epochs as they
+end, and reads "killed" once its process is gone; enter opens a run on the Train screen.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
 
 from layerlab.core import events, runs, words
 from layerlab.core import spec as specs
 from layerlab.core.errors import log_failure
+from layerlab.core.follow import follow_runs
+from layerlab.tui.following import Following
 from layerlab.tui.messages import TrainRequested
 from layerlab.tui.screen import ShellScreen
-from textual import on, work
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -29,6 +37,13 @@ class RunsScreen(ShellScreen):
     MODE = "runs"
     TITLE = "Runs"
     BINDINGS = [
+        Binding(
+            "enter",
+            "open_run",
+            "Open",
+            tooltip="Show the run on the Train screen (following it while its process writes it)",
+            priority=True,  # before the table's own (hidden) enter, so the footer shows it
+        ),
         Binding("space", "mark", "Compare"),
         Binding("m", "next_metric", "Metric"),
         Binding("o", "open_spec", "Open spec"),
@@ -38,8 +53,23 @@ class RunsScreen(ShellScreen):
             "Resume",
             tooltip="Continue a stopped, killed or failed run from its last saved epoch",
         ),
-        Binding("f5", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh", tooltip="Read every run folder again"),
     ]
+
+    @dataclass
+    class RunsRead(Message):
+        """Every run under RUNS, newest first, read again because one changed (from the follower)."""
+
+        records: list[runs.RunRecord]
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunsScreen.RunsRead)  # the newer list has it all
+
+    @dataclass
+    class RunsUnreadable(Message):
+        """RUNS itself cannot be read, in words."""
+
+        error: str
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,6 +77,7 @@ class RunsScreen(ShellScreen):
         self.marked: list[str] = []
         """Folder names of the runs compared in the plot (the cursor's run when empty)."""
         self.metric = "val_loss"
+        self._follower = Following(self, "runs")
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="runs-main"):
@@ -63,33 +94,38 @@ class RunsScreen(ShellScreen):
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
-    def action_refresh(self) -> None:
-        self._scan()
+    def on_screen_suspend(self) -> None:
+        self._follower.stop()  # nobody looks: the folders are read again on the way back
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="runs",
-        description="reading run folders",
-    )
-    def _scan(self) -> None:
-        try:
-            records = runs.list_runs()
-        except OSError as exc:  # RUNS itself unreadable: say so rather than "no runs yet"
-            log_failure(f"reading the runs folder {runs.runs_root()}", exc)
-            self.app.call_from_thread(
-                self._show,
-                [],
-                f"Cannot read the runs folder {runs.runs_root()}: {exc.strerror or exc}",
-            )
-            return
-        self.app.call_from_thread(self._show, records)
+    def on_unmount(self) -> None:
+        self._follower.stop()
+
+    def action_refresh(self) -> None:
+        """Read every run folder, then follow RUNS while the screen is shown."""
+        root = runs.runs_root()
+        self._follower.start(
+            partial(follow_runs, root),
+            f"reading the runs folder {root}",
+            self.RunsRead,
+            self.RunsUnreadable,
+        )
+
+    @on(RunsRead)
+    def _runs_read(self, message: RunsRead) -> None:
+        self._show(message.records)
+
+    @on(RunsUnreadable)
+    def _runs_unreadable(self, message: RunsUnreadable) -> None:
+        self._show([], f"Cannot read {message.error.removeprefix('reading ')}")
 
     def _show(self, records: list[runs.RunRecord], error: str = "") -> None:
+        current = self._current()
         self.records = records
         table = self.query_one("#runs-table", DataTable)
         keep = table.cursor_row
+        names = [r.path.name for r in records]
+        if current is not None and current.path.name in names:
+            keep = names.index(current.path.name)  # the cursor stays on its run as others come
         table.clear()
         for record in records:
             best = _short(record.problem) if record.problem else _best(record)
@@ -99,7 +135,7 @@ class RunsScreen(ShellScreen):
                 "●" if record.path.name in self.marked else " ",
                 started,
                 record.name,
-                record.status,
+                _status(record.status),
                 str(len(record.history)),
                 best,
                 key=record.path.name,
@@ -223,6 +259,22 @@ class RunsScreen(ShellScreen):
             self.notify(exc.message, title=f"Cannot {doing} this run", severity="error")
             return None
 
+    async def action_open_run(self) -> None:
+        """Show the run under the cursor on the Train screen, following it while it is written."""
+        record = self._current()
+        if record is None:
+            return
+        if self.app.training:
+            self.notify(
+                "Training is running: s on the Train screen stops it first.", severity="warning"
+            )
+            return
+        await self.app.follow(record.path)
+
+    @on(DataTable.RowSelected, "#runs-table")
+    async def _row_selected(self) -> None:
+        await self.action_open_run()  # enter on the table, or a click on a row
+
     async def action_resume(self) -> None:
         """Continue the run under the cursor, in its own folder, on the Train screen."""
         record = self._current()
@@ -248,6 +300,13 @@ class RunsScreen(ShellScreen):
             return
         await self.app.switch_mode("train")
         self.app.screen.post_message(TrainRequested(spec, None, resume=record.path))
+
+
+def _status(status: str) -> Text:
+    """A run's status for the list: a live one stands out."""
+    if status == "running":
+        return Text("▶ running", style="bold green")
+    return Text(status, style="red" if status in ("killed", "damaged", "failed") else "")
 
 
 RESUMABLE = ("stopped", "killed", "failed")
