@@ -27,6 +27,7 @@ from layerlab.tui.lifeline import Lifeline
 from layerlab.tui.messages import FollowRequested, TrainRequested
 from layerlab.tui.screen import ShellScreen
 from layerlab.tui.widgets.curves import REDRAWS_PER_SECOND
+from layerlab.tui.widgets.sgd_view import SgdView
 from layerlab.tui.widgets.train_curves import TrainCurves
 from layerlab.tui.widgets.train_diagnosis import TrainDiagnosis
 from layerlab.tui.widgets.train_feed import Feed, error_words, freeze_long_lived
@@ -61,6 +62,14 @@ class TrainScreen(ShellScreen):
     MODE = "train"
     TITLE = "Train"
     BINDINGS = [
+        Binding(
+            "b",
+            "toggle_batches",
+            "Batches",
+            show=False,
+            tooltip="Show or hide the batches panel: a linear unit's data, minibatch and line "
+            "(the SGD lesson's picture), else the loss of each batch",
+        ),
         Binding("space", "pause", "Pause", tooltip="Pause before the next batch, or resume"),
         Binding("s", "stop", "Stop", tooltip="Stop after this batch; the best weights are kept"),
         Binding("r", "restart", "Retrain", tooltip="Train the current spec again (as t does)"),
@@ -125,6 +134,7 @@ class TrainScreen(ShellScreen):
             yield TrainCurves(id="train-curves")
             with VerticalScroll(id="train-side"):  # the summary can outgrow a small terminal
                 yield TrainProgress(id="train-progress")
+                yield SgdView(id="train-sgd")
                 yield TrainSummary(id="train-summary")
         yield TrainDiagnosis(id="train-diagnosis")
         yield TrainLog(id="train-log")
@@ -352,6 +362,10 @@ class TrainScreen(ShellScreen):
         for event in self.run.take(message.gathered):
             self._take(event)
 
+    def action_toggle_batches(self) -> None:
+        view = self.query_one(SgdView)
+        view.display = not view.display
+
     def _take(self, event: events.Event) -> None:
         if (
             isinstance(event, events.BatchEnded)
@@ -362,8 +376,11 @@ class TrainScreen(ShellScreen):
         self.progress.tracker.feed(event)
         self.log_view.feed(event)
         self.query_one(TrainDiagnosis).feed(event)
+        self.query_one(SgdView).feed(event)
         self._dirty = True
         match event:
+            case events.LinePoints():  # a linear unit: the lesson's picture shows by itself
+                self.query_one(SgdView).display = True
             case events.RunStarted():
                 self.workspace.changed.publish(Change("run"))  # the model exists: Inspect looks
             case events.Finished():

@@ -60,6 +60,47 @@ async def test_help_lists_every_key(tmp_path):
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_lists_the_keys_of_the_panels_on_screen(tmp_path):
+    """The learning curves' own keys (m, l, z) are listed, the focused panel's first."""
+    from layerlab.tui.widgets.curves import LearningCurves
+
+    app = make_app(write_spec(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("escape", "4")
+        app.screen.query_one(LearningCurves).focus()
+        await pilot.pause()
+        await pilot.press("question_mark")
+        text = text_of(app.screen.query_one("#help-table", Static))
+        first = text.splitlines()[0]
+        assert first.startswith("This screen:") and "(focused)" in first
+        for binding in Binding.make_bindings(LearningCurves.BINDINGS):
+            assert (binding.tooltip or binding.description) in text, binding.key
+        assert text.index("This screen:") < text.index("Everywhere")
+
+
+async def test_every_footer_key_is_readable_at_80_and_100_columns(tmp_path):
+    from layerlab.tui.widgets.keys_footer import KeysFooter
+    from textual.widgets._footer import FooterKey
+
+    for size in ((80, 24), (100, 30)):
+        app = make_app(write_spec(tmp_path))
+        async with app.run_test(size=size) as pilot:
+            for place in PLACES:
+                await pilot.press("escape", place.key)
+                await pilot.pause(0.1)
+                footer = app.screen.query_one(KeysFooter)
+                keys = list(footer.query(FooterKey))
+                assert keys, place.title
+                for key in keys:
+                    needed = len(key.key_display) + len(key.description)
+                    assert key.region.right <= footer.region.right, (
+                        size,
+                        place.title,
+                        key.description,
+                    )
+                    assert key.region.width >= needed, (size, place.title, key.description)
+
+
 async def test_quit_asks_while_training(tmp_path):
     app = make_app(write_spec(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -68,3 +68,32 @@ async def test_the_panel_draws_the_line_and_bounds_its_frames():
         await pilot.pause(0.4)
         assert not view.is_line and view.border_title == "batches"
         assert str(view.border_subtitle) == "batch 50: loss 0.02"
+
+
+async def test_the_train_screen_shows_the_linear_units_line_moving(tmp_path):
+    from layerlab.core.examples import example_path as example
+    from layerlab.tui.widgets.curves import LearningCurves
+
+    from tests.conftest_app import make_app
+    from tests.test_app_train import finish, start
+
+    spec_path = tmp_path / "linear_unit.toml"
+    spec_path.write_text(example("linear_unit").read_text())
+    app = make_app(spec_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await start(pilot)
+        view = screen.query_one(SgdView)
+        lines: list[float] = []
+        while screen.active:  # the line after each shown minibatch, as training goes
+            await pilot.pause(0.1)
+            if view.minibatch is not None and (not lines or lines[-1] != view.minibatch.w):
+                lines.append(view.minibatch.w)
+        await finish(pilot, screen)
+        assert view.display and view.is_line and view.frames >= 1
+        assert len(view.points[0]) == 160
+        assert len(lines) >= 2 and abs(lines[-1] - 2.5) < abs(lines[0] - 2.5)
+        await pilot.press("b")  # the panel hides, and shows again
+        assert not view.display
+        screen.query_one(LearningCurves).focus()
+        await pilot.press("b")
+        assert view.display

@@ -240,7 +240,7 @@ class LayerlabApp(App[None]):
             self.screen.set_focus(None)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.screen, self.focused))
 
     def action_save(self) -> None:
         self._dialog(self._save())

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from layerlab.tui.widgets.keys_footer import KeysFooter
 from layerlab.tui.widgets.status_bar import StatusBar
 from layerlab.tui.widgets.tab_bar import TabBar
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 if TYPE_CHECKING:
     from layerlab.tui.workspace import Workspace
@@ -28,7 +28,7 @@ class ShellScreen(Screen[None]):
         yield TabBar(self.MODE)
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the tab bar and the status bar."""

@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -24,8 +25,43 @@ def _own_bindings(cls: type, stop: type) -> list[Binding]:
     return [b for b in Binding.make_bindings(found) if not b.system]
 
 
-def key_sections(app: App) -> Iterator[tuple[str, list[Binding]]]:
-    """(section title, bindings) for the app, each of the six screens, the dialogs and focus keys."""
+def panel_sections(
+    screen: Screen | None, focused: Widget | None
+) -> Iterator[tuple[str, list[Binding]]]:
+    """(title, bindings) of the panels on `screen` that have keys of their own (the learning
+    curves' m, l and z, ...), the focused one first."""
+    if screen is None:
+        return
+    chain = []
+    node = focused
+    while node is not None and node is not screen:
+        chain.append(node)
+        node = node.parent  # type: ignore[assignment]
+    widgets = chain + [w for w in screen.walk_children(Widget) if w not in chain]
+    seen: set[type] = set()
+    for widget in widgets:
+        kind = type(widget)
+        if kind in seen or not kind.__module__.startswith("layerlab."):
+            continue
+        seen.add(kind)
+        bindings = _own_bindings(kind, Widget)
+        if bindings:
+            name = str(getattr(widget, "border_title", "") or "") or _words(kind.__name__)
+            here = " (focused)" if widget in chain else ""
+            yield f"This screen: {name}{here}", bindings
+
+
+def _words(name: str) -> str:
+    """ "LearningCurves" → "learning curves"."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+
+
+def key_sections(
+    app: App, screen: Screen | None = None, focused: Widget | None = None
+) -> Iterator[tuple[str, list[Binding]]]:
+    """(section title, bindings) for the panels of the screen shown, the app, each of the six
+    screens, the dialogs and focus keys."""
+    yield from panel_sections(screen, focused)
     yield "Everywhere", _own_bindings(type(app), App) + _own_bindings(App, object)
     for place in PLACES:
         try:
@@ -77,11 +113,18 @@ class HelpScreen(ModalScreen[None]):
         Binding("k", "scroll(-1)", "Scroll up", show=False),
     ]
 
+    def __init__(self, under: Screen | None = None, focused: Widget | None = None) -> None:
+        """`under`: the screen help was asked on, whose panels' keys come first; `focused`:
+        the widget that had the focus there."""
+        super().__init__()
+        self.under, self.focused_there = under, focused
+
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Keys"
             with VerticalScroll(id="help-keys"):
-                yield Static(_rows(self.app, key_sections(self.app)), id="help-table")
+                sections = key_sections(self.app, self.under, self.focused_there)
+                yield Static(_rows(self.app, sections), id="help-table")
             yield Static("↑↓ scroll · escape, q or ? closes · the mouse works too", classes="hint")
 
     def on_mount(self) -> None:

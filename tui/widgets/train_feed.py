@@ -21,7 +21,7 @@ from textual.message import Message
 
 POST_INTERVAL = 0.25
 """Gathered events are posted at most this often (seconds)."""
-GATHERED = (events.EpochStarted, events.BatchEnded, events.EpochEnded)
+GATHERED = (events.EpochStarted, events.BatchEnded, events.Minibatch, events.EpochEnded)
 """Events that may wait for the next post; any other is posted at once."""
 
 
@@ -41,8 +41,14 @@ class Feed:
     def __call__(self, event: events.Event) -> None:
         with self._lock:
             pending = self._pending
-            if event.per_batch:  # only the latest batch is worth showing
-                if self._batch is not None and pending and pending[-1] is self._batch:
+            if event.per_batch:  # only the latest of a kind of batch event is worth showing
+                last = self._batch
+                if (
+                    last is not None
+                    and pending
+                    and pending[-1] is last
+                    and type(last) is type(event)
+                ):
                     pending.pop()
                 self._batch = event
             pending.append(event)
