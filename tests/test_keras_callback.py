@@ -101,3 +101,30 @@ def test_without_validation_the_loss_is_monitored_and_every_row_read(tmp_path):
     assert [row["epoch"] for row in record.history] == [1, 2, 3]  # Keras' NA val_ columns
     assert set(record.best) == {"loss"} and (callback.run_dir / "model.keras").is_file()
     assert not (callback.run_dir / ".lock").exists() or runs.writer_pid(callback.run_dir) is None
+
+
+async def test_layerlab_watch_follows_a_plain_scripts_run(tmp_path, monkeypatch):
+    """The callback's folder, opened with `layerlab watch`: curves and summary as the files say."""
+    from layerlab.core.follow import find_run
+    from layerlab.tui.app import LayerlabApp
+    from layerlab.tui.jobs import EngineInfo
+
+    record, _ = run_script(tmp_path, backend="jax")
+    app = LayerlabApp(
+        None,
+        engine_probe=lambda: EngineInfo("jax", ("CPU",)),
+        watch=find_run(str(tmp_path / "runs")),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):
+            if app.current_run is not None and app.current_run.ending is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert screen.MODE == "train" and app.current_run.status == "completed"
+        assert screen.curves.epochs == [1, 2, 3, 4]
+        losses = [row["val_loss"] for row in record.history]
+        assert screen.curves.series["val_loss"] == pytest.approx(losses)
+        assert "from a Keras script (no spec)" in screen.log_view.text
+        assert screen.query_one("#train-summary").border_title == "finished"
