@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--epochs", type=int, metavar="N", help="at most N epochs per run")
     parser.add_argument(
+        "--data", help="read the data from this file or folder instead of data.path"
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="the first seed (default: the spec's data.seed)"
+    )
+    parser.add_argument(
         "--runs-dir", help="where run folders go (default: $LAYERLAB_RUNS or ./runs)"
     )
     parser.add_argument("--name", help="the sweep's name (default: the spec's name and the time)")
@@ -82,6 +88,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         spec = specs.load(_spec_or_example(args.spec))
+        if args.data:
+            if not Path(args.data).expanduser().exists():
+                raise specs.SpecError(f"no such file or folder: {args.data}", "--data")
+            spec = specs.with_data_path(spec, args.data)
+        if args.seed is not None:
+            if not 0 <= args.seed <= specs.MAX_SEED - 100:
+                raise specs.SpecError(f"expected 0 to {specs.MAX_SEED - 100:,}", "--seed")
+            spec.data.seed = args.seed
     except specs.SpecError as exc:
         print(f"layerlab: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
