@@ -31,8 +31,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="layerlab",
         description="Build, train and look inside Keras models with the keyboard alone.",
         epilog="Following a run: layerlab watch [RUN_DIR | RUNS_DIR]. "
-        "Without a window: layerlab train SPEC | layerlab datasets | layerlab examples | "
-        "layerlab example NAME [DIR]",
+        "Without a window: layerlab train SPEC | layerlab sweep SPEC --set KEY=V1,V2 | "
+        "layerlab runs [prune] | layerlab predict RUN_DIR --data FILE | "
+        "layerlab evaluate RUN_DIR --data FILE | layerlab export SPEC_OR_RUN_DIR | "
+        "layerlab datasets | layerlab examples | layerlab example NAME [DIR] "
+        "(each with --help)",
     )
     parser.add_argument("--version", action="version", version=f"layerlab {_version()}")
     parser.add_argument(
