@@ -8,7 +8,6 @@ stopped, killed or crashed run can be resumed from its folder (`TrainingSession.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import platform
@@ -18,12 +17,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import keras
-import numpy as np
 
-from . import accel, cluster, events, preparation, runs, words
+from . import accel, cluster, events, feeding, preparation, runs, words
 from . import callbacks as cb
 from . import model as models
 from . import spec as specs
@@ -35,7 +33,6 @@ from .checkpoint import (
     restore_resume_state,
 )
 from .data import Dataset, load_dataset
-from .data.rows import ImageRows, is_streamed, take
 from .runlog import RunLog
 from .spec import Spec
 
@@ -211,7 +208,7 @@ class TrainingSession:
                 per_replica_batch=plan.per_replica_batch,
                 global_batch=plan.global_batch,
             )
-        data = _even_for_replicas(data, plan)
+        data = feeding.even_for_replicas(data, plan)
         with accel.apply(plan):
             model = models.build(spec, data.input_shape, seed=spec.data.seed)
             loss, metrics = models.compile_model(model, spec, data.task)
@@ -468,12 +465,12 @@ class TrainingSession:
                 list(data.notes),
             )
         )
-        line = _is_linear_unit(prep.model, data)
+        line = feeding.is_linear_unit(prep.model, data)
         seed = self.spec.data.seed + initial_epoch
-        inputs, options = _inputs(data, prep.plan.fit_batch, seed, batches=line)
+        inputs, options = feeding.fit_inputs(data, prep.plan.fit_batch, seed, batches=line)
         if line:  # the SGD lesson's picture: the data, each minibatch, the line moving
             callbacks.append(cb.Minibatches(self.control, inputs[0], data.x_train, data.y_train))
-            self._publish(_line_points(data))
+            self._publish(feeding.line_points(data))
         with accel.apply(prep.plan):
             prep.model.fit(
                 *inputs,
@@ -563,68 +560,6 @@ class TrainingSession:
         self.state = "finished"
         self._publish(self.result)
         return self.result
-
-
-def _is_linear_unit(model: Any, data: Dataset) -> bool:
-    """One Dense unit on one input feature, in memory: the course's linear unit y = w·x + b."""
-    layers = [layer for layer in model.layers if layer.weights]
-    return (
-        len(layers) == 1
-        and isinstance(layers[0], keras.layers.Dense)
-        and layers[0].units == 1
-        and tuple(data.input_shape) == (1,)
-        and not is_streamed(data.x_train)
-    )
-
-
-def _line_points(data: Dataset, most: int = 1000) -> events.LinePoints:
-    step = max(1, math.ceil(len(data.x_train) / most))
-    x = np.asarray(data.x_train)[::step].ravel()
-    y = np.asarray(data.y_train)[::step].ravel()
-    return events.LinePoints([float(v) for v in x], [float(v) for v in y])
-
-
-def _inputs(
-    data: Dataset, batch: int, seed: int, batches: bool = False
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """What model.fit takes for the data: the arrays, or streamed rows as Keras PyDatasets
-    (batches prepared ahead by worker threads; also in-memory arrays when `batches`, so that
-    which rows each step used is known)."""
-    has_valid = data.x_valid is not None and len(data.x_valid) > 0
-    if batches:
-        from .data.batches import Batches
-
-        valid = (data.x_valid, data.y_valid) if has_valid else None
-        train = Batches(cast(Any, data.x_train), data.y_train, batch, True, seed, workers=1)
-        return (train,), {"validation_data": valid}
-    if not is_streamed(data.x_train):
-        valid = (data.x_valid, data.y_valid) if has_valid else None
-        options = {"validation_data": valid, "batch_size": batch, "shuffle": True}
-        return (data.x_train, data.y_train), options
-    from .data.batches import Batches, tf_images
-
-    feed: Any = Batches
-    if isinstance(data.x_train, ImageRows) and keras.backend.backend() == "tensorflow":
-        feed = tf_images  # TensorFlow's own decoding, as image_dataset_from_directory's
-    x_train, x_valid, y_valid = cast(Any, data.x_train), cast(Any, data.x_valid), data.y_valid
-    valid_batches = feed(x_valid, cast(Any, y_valid), batch, False) if has_valid else None
-    train = feed(x_train, data.y_train, batch, True, seed)
-    return (train,), {"validation_data": valid_batches}
-
-
-def _even_for_replicas(data: Dataset, plan: Any) -> Dataset:
-    """Under JAX, every batch (the last one too) must split evenly over this process's devices:
-    drop the few rows beyond a multiple of their number. TensorFlow takes uneven batches."""
-    local = plan.replicas // max(1, len(plan.workers))
-    if keras.backend.backend() != "jax" or plan.strategy == "none" or local < 2:
-        return data
-    changes = {}
-    for split in ("train", "valid"):
-        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        if x is not None and len(x) % local:
-            keep = len(x) - len(x) % local
-            changes[f"x_{split}"], changes[f"y_{split}"] = take(x, slice(0, keep)), y[:keep]
-    return dataclasses.replace(data, **changes) if changes else data
 
 
 def _version() -> str:
