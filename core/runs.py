@@ -17,11 +17,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from . import spec as specs
 from .events import Event, Finished, from_dict, restore
 from .files import replace_text, sweep_temporary
+from .sweeps import SweepTag
 from .words import summary_text
 
 RUNS_ENV = "LAYERLAB_RUNS"
@@ -254,6 +255,8 @@ class RunRecord:
     """As stored in events.jsonl (strict JSON: non-finite numbers null, named under non_finite)."""
     problem: str | None = None
     """Why the folder could not be read whole (then status is "damaged"); None when it could."""
+    sweep: SweepTag | None = None
+    """The sweep the run belongs to (provenance.json's "sweep"); None for a run of its own."""
 
     @property
     def finished(self) -> dict[str, Any] | None:
@@ -284,6 +287,34 @@ class RunRecord:
             row = min(self.history, key=lambda r: r.get("val_loss", float("inf")))
             return {"val_loss": row["val_loss"]}
         return {}
+
+    @property
+    def headline(self) -> Headline | None:
+        """The one number that ranks the run: the monitored validation value at its best, as the
+        course reads it off the curve (the finished event's extreme), else the lowest val_loss so far.
+        """
+        done = self.finished
+        extreme = done.get("extreme") if done else None
+        if isinstance(extreme, dict) and isinstance(extreme.get("value"), int | float):
+            return Headline(
+                str(extreme.get("monitor", "")),
+                float(extreme["value"]),
+                extreme.get("kind") != "highest",
+            )
+        best = self.best  # a run written before extremes were recorded: val_loss, as Keras' default
+        names = sorted((k for k in best if k.startswith("val_")), key=lambda k: k != "val_loss")
+        for name in names:
+            if isinstance(best[name], int | float):
+                return Headline(name, float(best[name]), "loss" in name or "error" in name)
+        return None
+
+
+class Headline(NamedTuple):
+    """A run's best monitored value: which, how much, and whether lower is better."""
+
+    monitor: str
+    value: float
+    lowest: bool
 
 
 class RunDamaged(ValueError):
@@ -354,7 +385,9 @@ def read_run(path: str | os.PathLike) -> RunRecord:
     path = Path(path)
     match = re.match(r"(\d{8}-\d{6})-(.*)", path.name)
     started, name = (match.group(1), match.group(2)) if match else ("", path.name)
-    record = RunRecord(path, name, started, [], [])
+    record = RunRecord(
+        path, name, started, [], [], sweep=SweepTag.from_provenance(read_provenance(path))
+    )
     problems = [_read_into(record, path), _spec_problem(path)]
     record.problem = "; ".join(p for p in problems if p) or None
     return record

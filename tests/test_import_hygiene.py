@@ -17,6 +17,7 @@ LIGHT = (
     "layerlab.core.spec",
     "layerlab.core.events",
     "layerlab.core.runs",
+    "layerlab.core.sweeps",
     "layerlab.core.catalog",
     "layerlab.core.examples",
     "layerlab.core.diagnosis",

@@ -12,9 +12,11 @@ from tests.conftest_app import write_spec
 from tests.test_watch import Writer, quick_engine, shown_epochs, until, watch_app
 
 
-def row(screen, name: str) -> list[str]:
+def row(screen, name: str) -> dict[str, str]:
+    """A run's cells in the list, by column (status, epochs, best…)."""
     table = screen.query_one("#runs-table")
-    return [str(cell) for cell in table.get_row(name)]
+    keys = [column.key.value for column in table.ordered_columns]
+    return dict(zip(keys, map(str, table.get_row(name)), strict=True))
 
 
 async def test_the_runs_screen_follows_a_run_as_it_is_written_and_opens_it(tmp_path):
@@ -29,12 +31,16 @@ async def test_the_runs_screen_follows_a_run_as_it_is_written_and_opens_it(tmp_p
             await pilot.press("6")
             screen = app.screen
             await until(pilot, lambda: len(screen.records) == 1, "the run listed")
-            assert row(screen, name)[3:5] == ["▶ running", "1"]
+            assert (row(screen, name)["status"], row(screen, name)["epochs"]) == ("▶ running", "1")
             writer.epoch()
             writer.epoch()
-            await until(pilot, lambda: row(screen, name)[4] == "3", "three epochs, without F5")
+            await until(
+                pilot, lambda: row(screen, name)["epochs"] == "3", "three epochs, without F5"
+            )
             writer.kill()
-            await until(pilot, lambda: row(screen, name)[3] == "killed", "killed, without F5")
+            await until(
+                pilot, lambda: row(screen, name)["status"] == "killed", "killed, without F5"
+            )
             shown = screen.active_bindings["enter"].binding  # in the footer
             assert (shown.action, shown.description, shown.show) == ("open_run", "Open", True)
             await pilot.press("enter")

@@ -171,3 +171,64 @@ def test_other_folders_and_files_in_runs_are_not_runs(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / ".layerlab-123.log").write_text("x")
     assert [r.name for r in runs.list_runs(tmp_path)] == ["real"]
+
+
+def test_a_sweeps_run_carries_its_sweep_and_a_run_of_its_own_none(tmp_path):
+    import json
+
+    from layerlab.core.sweeps import SweepTag
+
+    tagged = make_run(tmp_path, "120000", "sgd-learning_rate0.01")
+    tag = {"name": "sgd", "settings": {"compile.learning_rate": 0.01, "fit.batch_size": 32}}
+    (tagged / "provenance.json").write_text(json.dumps({"sweep": {**tag, "seed": 2}}))
+    alone = make_run(tmp_path, "120100", "alone")
+    (alone / "provenance.json").write_text(json.dumps({"backend": "jax"}))
+    broken = make_run(tmp_path, "120200", "broken")
+    (broken / "provenance.json").write_text('{"sweep": ')  # cut mid-write: no sweep, no damage
+
+    read = by_name(tmp_path)
+    assert read["sgd-learning_rate0.01"].sweep == SweepTag("sgd", tag["settings"], 2)
+    assert read["alone"].sweep is None
+    assert read["broken"].sweep is None and read["broken"].problem is None
+    assert read["sgd-learning_rate0.01"].sweep.label() == "lr=0.01 bs=32 s2"
+
+
+def test_sweep_labels_say_only_what_tells_the_runs_apart():
+    from layerlab.core.sweeps import SweepTag, short_key, varying
+
+    grid = [
+        SweepTag("g", {"compile.learning_rate": lr, "fit.batch_size": bs, "fit.epochs": 9}, 0)
+        for lr in (0.0001, 1e-05)
+        for bs in (32, 256)
+    ]
+    keys, seeds = varying(grid)
+    assert keys == ["compile.learning_rate", "fit.batch_size"] and not seeds
+    assert [t.label(keys, seed=seeds) for t in grid] == [
+        "lr=0.0001 bs=32",
+        "lr=0.0001 bs=256",
+        "lr=1e-05 bs=32",
+        "lr=1e-05 bs=256",
+    ]
+    seeded = [SweepTag("g", {"fit.batch_size": 32}, s) for s in (0, 1)]
+    keys, seeds = varying(seeded)  # one setting, two seeds: the seed tells them apart
+    assert [t.label(keys, seed=seeds) for t in seeded] == ["s0", "s1"]
+    assert short_key("layers[0].units") == "units[0]"
+
+
+def test_the_headline_is_the_monitored_value_the_course_reads_off_the_curve(tmp_path):
+    extreme = {"monitor": "val_accuracy", "kind": "highest", "value": 0.91, "epoch": 2}
+    lines = [
+        RunStarted("x", {"name": "acc"}),
+        Finished(2, 1, {"val_accuracy": 0.9, "val_loss": 0.3}, "x", extreme=extreme),
+    ]
+    make_run(tmp_path, "120000", "acc", events="".join(e.to_json() + "\n" for e in lines).encode())
+    older = [
+        RunStarted("y", {"name": "old"}),
+        Finished(2, 2, {"val_acc": 0.8, "val_loss": 0.6}, "y"),
+    ]
+    make_run(tmp_path, "120100", "old", events="".join(e.to_json() + "\n" for e in older).encode())
+    make_run(tmp_path, "120200", "live", events=b"")  # no ending yet: the lowest val_loss so far
+    read = by_name(tmp_path)
+    assert read["acc"].headline == runs.Headline("val_accuracy", 0.91, lowest=False)
+    assert read["old"].headline == runs.Headline("val_loss", 0.6, lowest=True)
+    assert read["live"].headline == runs.Headline("val_loss", 0.6, lowest=True)

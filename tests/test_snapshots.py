@@ -15,6 +15,7 @@ Update with `python -m pytest tests/test_snapshots.py --snapshot-update -p no:xd
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from types import SimpleNamespace
@@ -423,6 +424,17 @@ def write_runs() -> None:
     write_run("20260101-110000-first_try", wide_spec("first_try", 8), 3, 0.2, None)
 
 
+def write_sweep() -> None:
+    """The SGD lesson's sweep, learning rate × batch size, tagged as `layerlab sweep` tags runs."""
+    grid = [(lr, bs) for lr in (0.001, 0.01) for bs in (32, 256)]
+    for i, (lr, bs) in enumerate(grid):
+        folder = f"20260102-09{i:02d}00-sgd-learning_rate{lr}-batch_size{bs}"
+        write_run(folder, wide_spec("sgd", 16), 9 + i, 0.03 * i, "completed")
+        settings = {"compile.learning_rate": lr, "fit.batch_size": bs}
+        tag = {"name": "sgd-20260102-090000", "settings": settings, "seed": 0}
+        (runs_root() / folder / "provenance.json").write_text(json.dumps({"sweep": tag}))
+
+
 class TestRuns:
     @SIZES
     def test_runs(self, tmp_path, snap_compare, size):
@@ -450,6 +462,22 @@ class TestRuns:
             await steady(pilot)
 
         assert snap_compare(app, terminal_size=LARGE, run_before=run_before)
+
+    @SIZES
+    def test_runs_sweep_overlaid(self, tmp_path, snap_compare, size):
+        """A sweep's runs under their sweep, named by their settings; g overlays their curves."""
+        write_runs()
+        write_sweep()
+        app = make_app(write_spec(tmp_path))
+
+        async def run_before(pilot) -> None:
+            await show(pilot, "6")
+            await pilot.press("down", "g")
+            await pilot.pause()
+            assert len(pilot.app.screen.marked) == 4
+            await steady(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 # -- Help --------------------------------------------------------------------------------------
