@@ -44,11 +44,21 @@ def panel_sections(
         if kind in seen or not kind.__module__.startswith("layerlab."):
             continue
         seen.add(kind)
-        bindings = _own_bindings(kind, Widget)
+        bindings = _layerlab_bindings(kind)
         if bindings:
             name = str(getattr(widget, "border_title", "") or "") or _words(kind.__name__)
             here = " (focused)" if widget in chain else ""
             yield f"This screen: {name}{here}", bindings
+
+
+def _layerlab_bindings(kind: type) -> list[Binding]:
+    """The keys layerlab's own classes give a panel (Textual's own, such as a table's arrows,
+    are under "Moving around")."""
+    found: list[BindingType] = []
+    for klass in reversed(kind.__mro__):
+        if klass.__module__.startswith("layerlab."):
+            found.extend(klass.__dict__.get("BINDINGS", []))
+    return [b for b in Binding.make_bindings(found) if not b.system]
 
 
 def _words(name: str) -> str:
