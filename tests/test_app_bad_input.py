@@ -165,13 +165,11 @@ async def test_runs_screen_lists_a_damaged_run_with_its_reason(tmp_path):
         await pilot.pause()
         table = screen.query_one("#runs-table", DataTable)
         assert table.row_count == 2
-        rows = {
-            str(table.get_row_at(i)[2]): [str(c) for c in table.get_row_at(i)] for i in range(2)
-        }
-        assert rows["broken"][3] == "damaged" and rows["broken"][5].startswith(
-            "history.csv is not UTF-8"
-        )
-        assert rows["good"][3] == "completed" and rows["good"][5] == "val_loss 0.6000"
+        keys = [column.key.value for column in table.ordered_columns]
+        cells = [dict(zip(keys, map(str, table.get_row_at(i)), strict=True)) for i in range(2)]
+        rows = {row["name"].strip("● "): row for row in cells}
+        assert rows["broken"]["status"] == "damaged"
+        assert rows["good"]["status"] == "done" and rows["good"]["best"] == "0.6000"
         # The newest run (the damaged one) is highlighted: its summary says what is wrong, in full.
         summary = text_of(screen.query_one("#runs-summary", Static))
         assert "damaged: history.csv is not UTF-8 text: byte 17 cannot be decoded" in summary

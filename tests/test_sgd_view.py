@@ -91,7 +91,8 @@ async def test_the_train_screen_shows_the_linear_units_line_moving(tmp_path):
         await finish(pilot, screen)
         assert view.display and view.is_line and view.frames >= 1
         assert len(view.points[0]) == 160
-        assert len(lines) >= 2 and abs(lines[-1] - 2.5) < abs(lines[0] - 2.5)
+        assert len(lines) >= 2  # the line moved while the screen looked
+        assert abs(lines[-1] - 2.5) < 0.05  # ... to the fit
         await pilot.press("b")  # the panel hides, and shows again
         assert not view.display
         screen.query_one(LearningCurves).focus()
