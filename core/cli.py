@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from . import cluster, commands, events, runs, supervisor, words
 from . import spec as specs
 from .errors import LayerlabError
+from .files import process_alive
 from .quiet import divert_stderr, quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -501,18 +502,8 @@ def _sweep_stale_logs(root: Path) -> None:
     """Remove the waiting process logs of runs killed before their folder existed (kill -9)."""
     for log in root.glob(".layerlab-*.log"):
         pid = log.name.removeprefix(".layerlab-").removesuffix(".log")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             log.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _drop_temporary_log(log_path: Path) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as pdt
 
 from .data.base import DataError, Dataset
 from .data.prep import Scaling
-from .data.target import as_number, is_text, label
+from .data.target import as_number, is_text, label, numeric
 from .errors import LayerlabError
 
 FILE = "preparation.json"
@@ -184,15 +183,11 @@ def _scaling(saved: dict[str, Any] | None) -> Scaling | None:
 
 
 def _numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
-    if pdt.is_bool_dtype(values):
-        values = values.astype(np.float64)
-    elif is_text(values):
-        parsed = as_number(values)
-        if parsed is None and values.notna().any():
-            raise DataError(
-                f"column {column!r} holds text, but the run was trained on numbers there", where
-            )
-        values = parsed if parsed is not None else values.astype(np.float64)
-    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+    numbers_only = numeric(values)
+    if numbers_only is None:
+        raise DataError(
+            f"column {column!r} holds text, but the run was trained on numbers there", where
+        )
+    numbers = numbers_only.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
     numbers[np.isinf(numbers)] = np.nan
     return numbers

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import process_alive
 from .base import DataError
 
 
@@ -207,15 +208,5 @@ def _sweep(folder: Path) -> None:
             pid = int(path.name.split("-")[1])
         except (IndexError, ValueError):
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not process_alive(pid):
             _remove(path)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -34,9 +34,9 @@ from .tabular import (
     fill_note,
     prepare_target,
     scale_note,
-    scale_target,
+    split_target,
 )
-from .target import as_number, is_text
+from .target import as_number, is_text, numeric
 
 if TYPE_CHECKING:
     from ..spec import DataSpec
@@ -102,17 +102,14 @@ class _Column:
         """The chunk's values as float64 (a category's as label numbers), noting what they hold."""
         if self.kind == "category":
             return self._codes(column, where)
-        if pdt.is_bool_dtype(column):
-            column = column.astype(np.float64)
-        elif is_text(column):
-            parsed = as_number(column)
-            if parsed is None and column.notna().any():
-                raise DataError(
-                    f"column {self.name!r} holds numbers in its first rows but text in rows "
-                    f"{first + 1:,}–{first + len(column):,}; make it all numbers, or drop it (data.drop)",
-                    where,
-                )
-            column = parsed if parsed is not None else column.astype(np.float64)
+        numbers_only = numeric(column)
+        if numbers_only is None:
+            raise DataError(
+                f"column {self.name!r} holds numbers in its first rows but text in rows "
+                f"{first + 1:,}–{first + len(column):,}; make it all numbers, or drop it (data.drop)",
+                where,
+            )
+        column = numbers_only
         self.integer = self.integer and pdt.is_integer_dtype(column)
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
         if self.integer and self.counts_from:
@@ -274,17 +271,7 @@ def stream_table(path: Path, data: DataSpec, why: str, progress: Progress | None
     valid_rows = usable[valid] if valid is not None else None
     numbers = [c for c in columns if not c.constant and c.kind != "category"]
     _fit(assembly, rows_on_disk, train_rows, valid_rows, numbers, data.features_scale, notes)
-    y_train, y_valid = y[train], (y[valid] if valid is not None else None)
-    target_scaler = None
-    if data.target_scale != "none":
-        if task == "regression":
-            y_train, y_valid, target_scaler = scale_target(
-                y_train, y_valid, data.target_scale, target, notes
-            )
-        else:
-            notes.append(
-                f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
-            )
+    y_train, y_valid, target_scaler = split_target(y, train, valid, task, data, target, notes)
     if progress is not None:
         progress(1.0)
 

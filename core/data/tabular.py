@@ -105,17 +105,7 @@ def prepare_frame(
     del x
     filled = _fill_missing(x_train, x_valid, names, notes)
     feature_scaler = _scale(x_train, x_valid, data.features_scale, notes)
-    y_train, y_valid = y[train], (y[valid] if valid is not None else None)
-    scaler = None
-    if data.target_scale != "none":
-        if task == "regression":
-            y_train, y_valid, scaler = scale_target(
-                y_train, y_valid, data.target_scale, target, notes
-            )
-        else:
-            notes.append(
-                f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
-            )
+    y_train, y_valid, scaler = split_target(y, train, valid, task, data, target, notes)
     metadata: dict = {"fill": filled, "categories": categories}
     if feature_scaler is not None:
         metadata["feature_scaler"] = feature_scaler
@@ -426,6 +416,27 @@ def _scale(x_train, x_valid, how: str, notes: list[str]) -> prep.Scaling | None:
 def target_note(how: str, target: str) -> str:
     words = "standardised" if how == "standard" else "min-max scaled to 0–1"
     return f"target {target!r} {words} with the training split's statistics (losses are in scaled units)"
+
+
+def split_target(
+    y: np.ndarray,
+    train: np.ndarray,
+    valid: np.ndarray | None,
+    task: str,
+    data: DataSpec,
+    target: str,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray | None, prep.Scaling | None]:
+    """The target's training and validation rows, scaled as data.target_scale says (regression)."""
+    y_train, y_valid = y[train], (y[valid] if valid is not None else None)
+    if data.target_scale == "none":
+        return y_train, y_valid, None
+    if task != "regression":
+        notes.append(
+            f"target_scale {data.target_scale!r} not applied: the task is {task}, not regression"
+        )
+        return y_train, y_valid, None
+    return scale_target(y_train, y_valid, data.target_scale, target, notes)
 
 
 def scale_target(y_train, y_valid, how: str, target: str, notes: list[str]):

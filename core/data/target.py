@@ -184,6 +184,19 @@ def as_number(series: pd.Series) -> pd.Series | None:
     return None
 
 
+def numeric(series: pd.Series) -> pd.Series | None:
+    """A feature column as numbers: true/false as 1/0, numbers written as text parsed; None when
+    it holds text that is no number."""
+    if pdt.is_bool_dtype(series):
+        return series.astype(np.float64)
+    if not is_text(series):
+        return series
+    parsed = as_number(series)
+    if parsed is None:
+        return None if series.notna().any() else series.astype(np.float64)
+    return parsed
+
+
 def label(value) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
