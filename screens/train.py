@@ -67,8 +67,8 @@ class TrainScreen(ShellScreen):
             "toggle_batches",
             "Batches",
             show=False,
-            tooltip="Show or hide the batches panel: a linear unit's data, minibatch and line "
-            "(the SGD lesson's picture), else the loss of each batch",
+            tooltip="Batches or epochs: in the curves' place, a linear unit's data, minibatch and "
+            "line (the SGD lesson's picture), else the loss of each batch; again for the curves",
         ),
         Binding("space", "pause", "Pause", tooltip="Pause before the next batch, or resume"),
         Binding("s", "stop", "Stop", tooltip="Stop after this batch; the best weights are kept"),
@@ -132,9 +132,9 @@ class TrainScreen(ShellScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-main"):
             yield TrainCurves(id="train-curves")
+            yield SgdView(id="train-sgd")
             with VerticalScroll(id="train-side"):  # the summary can outgrow a small terminal
                 yield TrainProgress(id="train-progress")
-                yield SgdView(id="train-sgd")
                 yield TrainSummary(id="train-summary")
         yield TrainDiagnosis(id="train-diagnosis")
         yield TrainLog(id="train-log")
@@ -363,8 +363,12 @@ class TrainScreen(ShellScreen):
             self._take(event)
 
     def action_toggle_batches(self) -> None:
-        view = self.query_one(SgdView)
-        view.display = not view.display
+        self._show_batches(not self.query_one(SgdView).display)
+
+    def _show_batches(self, shown: bool) -> None:
+        """The batches panel or the learning curves, in the same place."""
+        self.query_one(SgdView).display = shown
+        self.curves.display = not shown
 
     def _take(self, event: events.Event) -> None:
         if (
@@ -380,7 +384,8 @@ class TrainScreen(ShellScreen):
         self._dirty = True
         match event:
             case events.LinePoints():  # a linear unit: the lesson's picture shows by itself
-                self.query_one(SgdView).display = True
+                self._show_batches(True)
+                self.log_view.say("b: the learning curves (and back to the SGD picture)")
             case events.RunStarted():
                 self.workspace.changed.publish(Change("run"))  # the model exists: Inspect looks
             case events.Finished():

@@ -90,11 +90,12 @@ async def test_the_train_screen_shows_the_linear_units_line_moving(tmp_path):
                 lines.append(view.minibatch.w)
         await finish(pilot, screen)
         assert view.display and view.is_line and view.frames >= 1
+        assert not screen.curves.display  # the lesson's picture in the curves' place
         assert len(view.points[0]) == 160
         assert len(lines) >= 2  # the line moved while the screen looked
         assert abs(lines[-1] - 2.5) < 0.05  # ... to the fit
-        await pilot.press("b")  # the panel hides, and shows again
-        assert not view.display
+        await pilot.press("b")  # the curves come back, and the picture again
+        assert not view.display and screen.curves.display
         screen.query_one(LearningCurves).focus()
         await pilot.press("b")
-        assert view.display
+        assert view.display and not screen.curves.display

@@ -46,6 +46,7 @@ class KeysFooter(Footer):
             self.set_class(rows > 1, "-rows")
             self.styles.grid_size_columns = columns
             self.styles.height = rows
+            self.screen.refresh(layout=True)  # the status bar above moves with it
 
 
 def _widest(actions: list[str], widths: dict[str, int], rows: int) -> int:
